@@ -1,0 +1,58 @@
+/* data.h: the data a spec declares -> three labelled splits in memory.
+ *
+ * Reads CSV sources (csv.h) by column name, maps their labels onto the spec's label set through
+ * a label map loaded from YAML (labels.h, configs/labels/), concatenates the train sources,
+ * drops train rows whose normalised text also occurs in val or test (counted), and fingerprints
+ * each split's content. Errors name the file and the row/field: "ru_izard_emotions/train.csv:
+ * row 1234 (line 1240): text: invalid UTF-8 at byte 17".
+ */
+#ifndef EL_DATA_H
+#define EL_DATA_H
+
+#include "spec.h"
+#include <stdint.h>
+
+typedef struct {
+    int32_t n;                      /* number of labels */
+    char *names[EL_MAX_LABELS];     /* in model-output order */
+} el_labelset;
+
+typedef struct {
+    int64_t n;          /* rows */
+    char **texts;       /* n UTF-8 strings (NUL-terminated; may be empty "") */
+    char **ids;         /* n row ids (source id column, or "file:row") */
+    uint8_t *y;         /* n * n_labels, row-major, 0/1 */
+    int32_t n_labels;
+    char fingerprint[65]; /* sha256 over (text, labels) of every row, in order */
+} el_split;
+
+typedef struct {
+    char *path;           /* resolved file path */
+    char sha256[65];      /* of the file bytes */
+    int64_t rows_read;    /* data rows in the file (after limit) */
+    int64_t rows_kept;    /* rows that reached the split */
+    int64_t rows_dropped_unmapped;  /* no label left after mapping rules */
+    int64_t rows_dropped_overlap;   /* train only: normalised text seen in val/test */
+} el_source_stats;
+
+typedef struct {
+    el_labelset labels;
+    el_split train, val, test;
+    el_source_stats train_src[EL_MAX_SOURCES];
+    int32_t n_train_src;
+    el_source_stats val_src, test_src;
+    int64_t n_dropped_overlap;  /* total train rows dropped for overlapping val/test */
+} el_dataset;
+
+/* Loads everything the data spec declares. On error: -1 and a message naming the file/place. */
+int el_data_load(const el_data_spec *spec, el_dataset *out);
+void el_data_free(el_dataset *d);
+
+/* Normalised form for overlap checks: lowercase (Unicode), every run of non-letter/non-digit
+ * characters collapsed to one space, trimmed. malloc'd. */
+char *el_text_normalize(const char *text);
+
+/* Resolves the data root: explicit (option) > $EMOLAB_DATA > "data". */
+const char *el_data_root(const char *option);
+
+#endif /* EL_DATA_H */

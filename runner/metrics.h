@@ -1,0 +1,55 @@
+/* metrics.h: multi-label classification metrics as scikit-learn reports them, and decision
+ * thresholds tuned on validation only.
+ *
+ * Conventions (sklearn's precision_recall_fscore_support with zero_division=0):
+ *  - per class: precision = tp/(tp+fp), recall = tp/(tp+fn), f1 = 2pr/(p+r); 0 when undefined;
+ *  - micro: from summed tp/fp/fn; macro: unweighted mean over classes; weighted: mean weighted
+ *    by support (true positives count per class); samples: mean over rows (rows with neither
+ *    true nor predicted labels score 0, as sklearn does with zero_division=0).
+ */
+#ifndef EL_METRICS_H
+#define EL_METRICS_H
+
+#include "spec.h"
+#include <stdint.h>
+
+typedef struct {
+    double precision, recall, f1;
+    int64_t support;
+    int64_t tp, fp, fn;
+} el_class_metrics;
+
+typedef struct {
+    int32_t n_labels;
+    el_class_metrics cls[EL_MAX_LABELS];
+    double micro_precision, micro_recall, micro_f1;
+    double macro_precision, macro_recall, macro_f1;
+    double weighted_precision, weighted_recall, weighted_f1;
+    double samples_f1;
+    int64_t n_rows;
+} el_metrics;
+
+/* y_true, y_pred: n rows x k labels, 0/1, row-major. */
+void el_metrics_compute(const uint8_t *y_true, const uint8_t *y_pred, int64_t n, int32_t k,
+                        el_metrics *out);
+
+typedef enum { EL_THR_FIXED = 0, EL_THR_GLOBAL = 1, EL_THR_PER_CLASS = 2 } el_threshold_mode;
+
+/* Chooses thresholds from probabilities on validation rows:
+ *  fixed: every class gets `fixed`;
+ *  global: one value from the grid {step, 2*step, ..., < 1} maximising weighted F1;
+ *  per_class: for each class the grid value maximising that class's F1 (this maximises weighted
+ *  and macro F1 too, as both are sums of independent per-class terms). Ties: the smallest
+ *  threshold wins. A class with no positives gets the fixed value. */
+void el_thresholds_tune(const float *probs, const uint8_t *y_true, int64_t n, int32_t k,
+                        el_threshold_mode mode, double fixed, double step, float *thr_out);
+/* y_pred[i,j] = probs[i,j] >= thr[j] */
+void el_apply_thresholds(const float *probs, const float *thr, int64_t n, int32_t k,
+                         uint8_t *y_pred);
+/* Weighted F1 of the predictions at one global threshold, for threshold curves. */
+double el_weighted_f1_at(const float *probs, const uint8_t *y_true, int64_t n, int32_t k,
+                         float thr);
+/* sklearn-style classification_report text (per class, then micro/macro/weighted/samples). */
+char *el_metrics_report(const el_metrics *m, const char *const *label_names); /* malloc'd */
+
+#endif /* EL_METRICS_H */

@@ -1,0 +1,83 @@
+/* registry.h: the SQLite registry of runs (schema in registry.db.sql, applied and versioned
+ * here; migrations forward-only).
+ *
+ * Plain SQLite anyone can query with the sqlite3 shell. WAL mode, busy timeout, one transaction
+ * per write. A run is inserted as `running` when it starts (with pid, host and start time);
+ * when emolab opens the registry read-write it marks `interrupted` every `running` run of this
+ * host whose process no longer exists. Finished runs are never modified by a later run.
+ */
+#ifndef EL_REGISTRY_H
+#define EL_REGISTRY_H
+
+#include "data.h"
+#include "metrics.h"
+#include "spec.h"
+#include <stdint.h>
+
+typedef struct el_registry el_registry;
+
+/* Opens (creating and migrating when read-write) the registry. Read-only opens never write
+ * and refuse a file that is not an emolab registry or has a newer schema version. */
+el_registry *el_registry_open(const char *path, bool readonly);
+void el_registry_close(el_registry *r);
+int32_t el_registry_schema_version(el_registry *r);
+const char *el_registry_path(el_registry *r);
+/* The underlying handle for read queries by reports (never for writes outside registry.c). */
+struct sqlite3 *el_registry_db(el_registry *r);
+/* Default location: $EMOLAB_REGISTRY, else ./registry.db */
+const char *el_registry_default_path(const char *option);
+
+typedef struct {
+    const el_spec *spec;
+    const el_dataset *data;   /* fingerprints, counts (may be NULL while loading failed) */
+    const char *kind;         /* "single" | "ensemble" */
+    const char *sweep_id;     /* NULL when not part of a sweep */
+    const char *git_commit;   /* emolab's commit (with "-dirty" when the tree had changes) */
+    const char *run_dir;      /* experiments/RUN_ID/ */
+} el_run_info;
+
+/* Inserts the run as `running` with its resolved config, hash, params, data fingerprints.
+ * Writes the new uuid (36 chars + NUL). */
+int el_run_begin(el_registry *r, const el_run_info *info, char uuid[37]);
+/* Data facts known after loading (fingerprints, per-source counts). */
+int el_run_set_data(el_registry *r, const char *uuid, const el_dataset *data);
+
+typedef struct {
+    int32_t epoch;            /* 1-based */
+    double train_loss, val_loss;
+    double val_weighted_f1, val_macro_f1, val_micro_f1; /* at the tuned thresholds */
+    double lr;                /* at the end of the epoch */
+    double seconds;           /* wall time of the epoch (training + validation) */
+    double samples_per_s;
+} el_epoch_row;
+int el_run_epoch(el_registry *r, const char *uuid, const el_epoch_row *row);
+
+typedef struct {
+    const char *split;        /* "val" | "test" */
+    const el_metrics *m;
+} el_split_metrics;
+
+typedef struct {
+    const char *status;       /* "finished" | "failed" | "interrupted" | "stopped" */
+    const char *error;        /* reason for failed/interrupted/stopped (NULL when finished) */
+    int32_t best_epoch;
+    int32_t epochs_run;
+    const float *thresholds;  /* n_labels, NULL when none */
+    int32_t n_labels;
+    const char *const *label_names;
+    const el_split_metrics *metrics; /* val and test when available */
+    int32_t n_metrics;
+    /* val F1 against one global threshold, for the report's threshold curve (may be NULL) */
+    const float *thr_curve_x, *thr_curve_val_f1;
+    int32_t n_thr_curve;
+    double train_seconds;
+} el_run_result;
+/* Final state of the run, in one transaction. */
+int el_run_finish(el_registry *r, const char *uuid, const el_run_result *res);
+int el_run_artifact(el_registry *r, const char *uuid, const char *kind, const char *path,
+                    const char *sha256, int64_t bytes);
+
+/* Finished run with the same config hash (for reuse by sweeps); 1 found, 0 none, -1 error. */
+int el_registry_find_finished(el_registry *r, const char *config_hash, char uuid[37]);
+
+#endif /* EL_REGISTRY_H */

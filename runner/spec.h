@@ -1,0 +1,156 @@
+/* spec.h: experiment specs. YAML (libyaml) -> a position-carrying tree -> validated against a
+ * schema (unknown keys, types, ranges, choices; defaults filled) -> el_spec, plus the fully
+ * resolved config as canonical JSON and its hash.
+ *
+ * Errors name the place: "configs/bow.yaml:12:5: head.dropout: 1.5 is out of range, allowed
+ * [0, 1)". Overrides (`--set head.dropout=0.5`) and sweep parameters are applied to the tree
+ * before validation, so they are validated the same way ("--set head.dropout: ...").
+ */
+#ifndef EL_SPEC_H
+#define EL_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define EL_MAX_LABELS 64
+#define EL_MAX_SOURCES 8
+#define EL_MAX_LAYERS 16
+
+/* ---- a YAML document as a tree -------------------------------------------------------- */
+typedef enum { EL_NODE_NULL = 0, EL_NODE_SCALAR, EL_NODE_SEQ, EL_NODE_MAP } el_node_kind;
+
+typedef struct el_node {
+    el_node_kind kind;
+    char *scalar;           /* EL_NODE_SCALAR: the text as written */
+    bool quoted;            /* the scalar was quoted: a string, never a number/bool */
+    char **keys;            /* EL_NODE_MAP: n keys, in document order */
+    struct el_node **items; /* EL_NODE_MAP: n values; EL_NODE_SEQ: n items */
+    int32_t n;
+    int32_t line, col;      /* 1-based position in the source (0 when made by code) */
+    char *file;             /* source name ("configs/bow.yaml", "--set", "sweep.yaml") */
+} el_node;
+
+/* Parses one YAML document. Aliases are expanded with a bound on the total expanded size
+ * (a "billion laughs" document is refused). On error returns NULL with "file:line:col: what". */
+el_node *el_yaml_parse(const char *buf, size_t len, const char *filename);
+el_node *el_yaml_load(const char *path);
+el_node *el_node_clone(const el_node *n);
+void el_node_free(el_node *n);
+el_node *el_node_get(const el_node *map, const char *dotted); /* NULL when absent */
+/* Sets root[dotted] to a value given as YAML text ("0.5", "[256, 512]", "{type: bow}"),
+ * creating intermediate maps. Positions of the new nodes point at `origin` (e.g. "--set"). */
+int el_node_set_yaml(el_node *root, const char *dotted, const char *yaml_value, const char *origin);
+/* Canonical JSON: keys sorted, numbers normalised, no whitespace (pretty=false). malloc'd. */
+char *el_node_to_json(const el_node *n, bool pretty);
+
+/* ---- the experiment spec ---------------------------------------------------------------- */
+typedef struct {
+    char *path;       /* relative to the data root, absolute, or an http(s) URL */
+    char *format;     /* goemotions | izard | columns */
+    char *text;       /* text column (default: ru_text for goemotions, text otherwise) */
+    char *labels;     /* goemotions: the column with the id list (default "labels") */
+    char *id;         /* optional id column (default "id" when present) */
+    char *map;        /* label-map section to use (default = format) */
+    char *enthusiasm; /* izard: drop | joy | surprise (what to do with that label) */
+    char *neutral;    /* keep | clear_if_emotion (drop neutral where an emotion is present) */
+    int64_t limit;    /* read only the first N rows (0 = all); for quick runs and tests */
+} el_source_spec;
+
+typedef struct {
+    char *labels;     /* label set: a name under configs/labels/ (ekman7) or a YAML path */
+    char *variant;    /* data variant for reports: "orig" / "ext" / any (default: orig when
+                         there is one train source, ext otherwise) */
+    el_source_spec train[EL_MAX_SOURCES];
+    int32_t n_train;
+    el_source_spec val, test;
+    bool drop_train_overlapping_eval;
+    char *root;       /* resolved data root (option --data-root, $EMOLAB_DATA, spec data.root) */
+} el_data_spec;
+
+typedef struct {
+    char *type;             /* bow (later: tfidf, cnn, rnn, transformer, hf) */
+    /* bow: fastText-style hashed n-grams into an embedding bag */
+    int32_t dim;            /* embedding width (default 128) */
+    int32_t word_ngrams;    /* word n-grams 1..word_ngrams (default 2; 0 = no words) */
+    int32_t char_ngram_min; /* char n-grams of words with boundary marks; 0 = none */
+    int32_t char_ngram_max; /* spec key: char_ngrams: [3, 5] */
+    int64_t buckets;        /* hash buckets (default 2^20) */
+    char *pooling;          /* mean | sum | sqrt (bow); later cls | mean | max | attention */
+    bool lowercase;         /* default true */
+    double lr_scale;        /* backbone lr = train.lr * lr_scale (default 1) */
+} el_backbone_spec;
+
+typedef struct {
+    int32_t layers[EL_MAX_LAYERS]; /* hidden sizes; depth = n_layers + 1 linear layers */
+    int32_t n_layers;
+    double dropout;         /* before each linear layer, [0, 1) */
+    char *activation;       /* relu | gelu | silu | leaky_relu | tanh */
+    char *norm;             /* none | layer | batch | group */
+    int32_t norm_groups;    /* group norm groups (default 8) */
+    bool residual;          /* residual blocks where in == out size */
+    int32_t heads;          /* parallel heads (>= 1) */
+    char *meta;             /* how heads combine: linear (a meta-layer over their outputs) | mean */
+} el_head_spec;
+
+typedef struct {
+    int32_t epochs;
+    int32_t batch_size;
+    char *optimizer;        /* adamw | sgd */
+    double lr, weight_decay, momentum;
+    char *scheduler;        /* constant | linear | cosine */
+    double warmup;          /* fraction of total steps, [0, 1) */
+    char *loss;             /* bce | focal */
+    double focal_gamma;     /* default 2 */
+    char *class_weights;    /* none | balanced */
+    double grad_clip;       /* 0 = off */
+    int64_t seed;
+    char *es_metric;        /* early_stopping.metric: val_weighted_f1 | val_macro_f1 | val_loss */
+    int32_t es_patience;    /* early_stopping.patience; 0 = off */
+    int32_t threads;        /* libtorch threads (0 = all cores) */
+    char *device;           /* cpu | cuda */
+} el_train_spec;
+
+typedef struct {
+    char *mode;             /* fixed | global | per_class */
+    double value;           /* fixed: the threshold (default 0.5) */
+    double grid_step;       /* candidates step for tuning (default 0.01) */
+} el_threshold_spec;
+
+typedef struct {
+    char *name;
+    char *owner;
+    char *notes;
+    el_data_spec data;
+    el_backbone_spec backbone;
+    el_head_spec head;
+    el_train_spec train;
+    el_threshold_spec threshold;
+
+    char *file;             /* the spec file it came from */
+    el_node *resolved;      /* the validated tree with every default filled in */
+    char *resolved_json;    /* canonical JSON of `resolved` */
+    char config_hash[65];   /* sha256 of the resolved JSON without name/owner/notes */
+} el_spec;
+
+/* Loads a spec file, applies overrides ("head.dropout=0.5"), validates, fills defaults. */
+int el_spec_load(const char *path, const char *const *overrides, int32_t n_overrides,
+                 el_spec *out);
+/* Same from an already parsed tree (the tree is cloned; used by sweeps). */
+int el_spec_from_node(const el_node *root, const char *file, el_spec *out);
+/* Same from a buffer (for fuzzing and tests). */
+int el_spec_parse(const char *buf, size_t len, const char *filename, el_spec *out);
+void el_spec_free(el_spec *s);
+
+/* Whether a dotted path names a spec parameter (for sweeps: "head.dropout" yes, "head.x" no).
+ * On no, sets an error that lists close names. */
+bool el_spec_path_known(const char *dotted);
+/* Flattened resolved parameters: calls fn(key, json_value) for every leaf, dotted keys, in
+ * sorted order ("head.layers" -> "[768]"). */
+void el_spec_params(const el_spec *s, void (*fn)(const char *key, const char *json, void *ctx),
+                    void *ctx);
+/* Prints the documented schema (every key, type, default, allowed values) for `--help`. */
+void el_spec_print_schema(FILE *out);
+
+#endif /* EL_SPEC_H */

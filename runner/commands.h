@@ -4,6 +4,5 @@
 #ifndef EL_COMMANDS_H
 #define EL_COMMANDS_H
 
-int cmd_selfcheck(int argc, char **argv); /* selfcheck.c */
 
 #endif /* EL_COMMANDS_H */

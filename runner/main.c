@@ -14,7 +14,7 @@ typedef struct {
 } command;
 
 static const command COMMANDS[] = {
-    {"selfcheck", cmd_selfcheck, "check libtorch, BLAS speed and the shim on this machine"},
+    {"version", NULL, "print emolab's version and commit"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t i = 0; i < N_COMMANDS; i++)
-        if (!strcmp(cmd, COMMANDS[i].name)) return COMMANDS[i].fn(argc - 1, argv + 1);
+        if (COMMANDS[i].fn && !strcmp(cmd, COMMANDS[i].name)) return COMMANDS[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "emolab: unknown command '%s' (emolab --help lists them)\n", cmd);
     return 2;
 }

@@ -30,7 +30,14 @@ int el_err_prefix(const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, g_err, sizeof old);
-    snprintf(g_err, sizeof g_err, "%s: %s", prefix, old);
+    size_t np = strlen(prefix);
+    if (np + 2 >= sizeof g_err) np = sizeof g_err - 3;
+    memcpy(g_err, prefix, np);
+    memcpy(g_err + np, ": ", 2);
+    size_t rest = sizeof g_err - np - 3;
+    size_t no = strnlen(old, rest);
+    memcpy(g_err + np + 2, old, no);
+    g_err[np + 2 + no] = 0;
     return EL_ERR;
 }
 

@@ -11,7 +11,6 @@
 
 #include "data.h"
 #include "metrics.h"
-#include "spec.h"
 #include <stdint.h>
 
 typedef struct el_registry el_registry;
@@ -28,12 +27,20 @@ struct sqlite3 *el_registry_db(el_registry *r);
 const char *el_registry_default_path(const char *option);
 
 typedef struct {
-    const el_spec *spec;
-    const el_dataset *data;   /* fingerprints, counts (may be NULL while loading failed) */
+    const char *name, *owner;
     const char *kind;         /* "single" | "ensemble" */
     const char *sweep_id;     /* NULL when not part of a sweep */
     const char *git_commit;   /* emolab's commit (with "-dirty" when the tree had changes) */
-    const char *run_dir;      /* experiments/RUN_ID/ */
+    const char *run_dir;      /* experiments/RUN_ID/ (may be NULL, then filled by the caller later) */
+    const char *spec_file;    /* the spec path as given */
+    const char *config_json;  /* the fully resolved config, canonical JSON */
+    const char *config_hash;  /* sha256 hex of the resolved config without name/owner/notes */
+    int64_t seed;
+    const char *data_variant; /* "orig" | "ext" | ... */
+    /* flattened resolved parameters ("head.dropout" -> "0.85"), values as JSON text */
+    const char *const *param_keys;
+    const char *const *param_values;
+    int32_t n_params;
 } el_run_info;
 
 /* Inserts the run as `running` with its resolved config, hash, params, data fingerprints.

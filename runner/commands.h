@@ -5,4 +5,6 @@
 #define EL_COMMANDS_H
 
 
+int cmd_run(int argc, char **argv);       /* run.c */
+
 #endif /* EL_COMMANDS_H */

@@ -179,43 +179,88 @@ static int fsync_dir_of(const char *path) {
     return EL_OK;
 }
 
-int el_write_file_atomic(const char *path, const void *data, size_t len) {
-    char *tmp = el_printf("%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        el_err("%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return EL_ERR;
+struct el_afile {
+    char *path, *tmp;
+    int fd;
+    bool failed;
+};
+
+el_afile *el_afile_open(const char *path) {
+    el_afile *f = xcalloc(1, sizeof *f);
+    f->path = xstrdup(path);
+    f->tmp = el_printf("%s.tmp.%ld", path, (long)getpid());
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (f->fd < 0) {
+        el_err("%s: cannot create: %s", f->tmp, strerror(errno));
+        free(f->path);
+        free(f->tmp);
+        free(f);
+        return NULL;
     }
+    return f;
+}
+
+int el_afile_write(el_afile *f, const void *data, size_t len) {
     const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
+    while (len > 0 && !f->failed) {
+        ssize_t w = write(f->fd, p, len);
         if (w < 0) {
             if (errno == EINTR) continue;
-            el_err("%s: write failed: %s", path, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return EL_ERR;
+            f->failed = true;
+            return el_err("%s: write failed: %s", f->path, strerror(errno));
         }
         p += w;
-        left -= (size_t)w;
+        len -= (size_t)w;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        el_err("%s: cannot flush to disk: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
+    return f->failed ? EL_ERR : EL_OK;
+}
+
+void el_afile_abort(el_afile *f) {
+    if (!f) return;
+    close(f->fd);
+    unlink(f->tmp);
+    free(f->path);
+    free(f->tmp);
+    free(f);
+}
+
+int el_afile_commit(el_afile *f) {
+    if (f->failed) {
+        el_afile_abort(f);
         return EL_ERR;
     }
-    if (rename(tmp, path) != 0) {
-        el_err("%s: cannot rename temporary file into place: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
+    if (fsync(f->fd) != 0) {
+        el_err("%s: cannot flush to disk: %s", f->path, strerror(errno));
+        el_afile_abort(f);
         return EL_ERR;
     }
-    free(tmp);
-    return fsync_dir_of(path);
+    if (close(f->fd) != 0) {
+        f->fd = -1;
+        el_err("%s: cannot close: %s", f->path, strerror(errno));
+        el_afile_abort(f);
+        return EL_ERR;
+    }
+    f->fd = -1;
+    if (rename(f->tmp, f->path) != 0) {
+        el_err("%s: cannot rename temporary file into place: %s", f->path, strerror(errno));
+        el_afile_abort(f);
+        return EL_ERR;
+    }
+    fsync_dir_of(f->path);
+    free(f->path);
+    free(f->tmp);
+    free(f);
+    return EL_OK;
+}
+
+int el_write_file_atomic(const char *path, const void *data, size_t len) {
+    el_afile *f = el_afile_open(path);
+    if (!f) return EL_ERR;
+    if (el_afile_write(f, data, len) != 0) {
+        el_afile_abort(f);
+        return EL_ERR;
+    }
+    return el_afile_commit(f);
 }
 
 int el_mkdirs(const char *path, int mode) {

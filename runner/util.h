@@ -56,6 +56,13 @@ char *el_buf_take(el_buf *b); /* returns the string (caller frees) and resets b 
 int el_read_file(const char *path, char **data, size_t *len);
 /* Writes atomically: PATH.tmp.PID, fsync, rename, fsync of the directory. */
 int el_write_file_atomic(const char *path, const void *data, size_t len);
+/* The same, streamed: open, write pieces, then commit (or abort, which removes the temp file).
+ * A write error (full disk, file size limit) is reported and the target is never touched. */
+typedef struct el_afile el_afile;
+el_afile *el_afile_open(const char *path);
+int el_afile_write(el_afile *f, const void *data, size_t len);
+int el_afile_commit(el_afile *f); /* frees f */
+void el_afile_abort(el_afile *f); /* frees f */
 int el_mkdirs(const char *path, int mode); /* mkdir -p */
 bool el_file_exists(const char *path);
 char *el_path_join(const char *a, const char *b); /* malloc'd; b absolute -> copy of b */

@@ -1,0 +1,300 @@
+/* safetensors.c: see safetensors.h. */
+#include "safetensors.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_HEADER (100u << 20) /* the format's own limit: 100 MB of JSON */
+
+static const struct {
+    const char *name;
+    el_st_dtype dtype;
+    size_t size;
+} DTYPES[] = {
+    {"F32", EL_ST_F32, 4}, {"F16", EL_ST_F16, 2}, {"BF16", EL_ST_BF16, 2}, {"F64", EL_ST_F64, 8},
+    {"I64", EL_ST_I64, 8}, {"I32", EL_ST_I32, 4}, {"I16", EL_ST_I16, 2},   {"I8", EL_ST_I8, 1},
+    {"U8", EL_ST_U8, 1},   {"BOOL", EL_ST_BOOL, 1},
+};
+#define N_DTYPES (sizeof DTYPES / sizeof DTYPES[0])
+
+size_t el_st_dtype_size(el_st_dtype d) {
+    for (size_t i = 0; i < N_DTYPES; i++)
+        if (DTYPES[i].dtype == d) return DTYPES[i].size;
+    return 0;
+}
+
+const char *el_st_dtype_name(el_st_dtype d) {
+    for (size_t i = 0; i < N_DTYPES; i++)
+        if (DTYPES[i].dtype == d) return DTYPES[i].name;
+    return "?";
+}
+
+typedef struct {
+    uint64_t begin, end;
+    int32_t idx;
+} span;
+
+static int span_cmp(const void *a, const void *b) {
+    const span *x = a, *y = b;
+    return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 : (x->end > y->end) - (x->end < y->end);
+}
+
+static int parse_tensor(const char *name, const char *key, json_t *v, const uint8_t *data,
+                        uint64_t data_len, el_st_tensor *t, span *sp) {
+    if (!json_is_object(v)) return el_err("%s: tensor '%s': expected an object", name, key);
+    json_t *dt = json_object_get(v, "dtype"), *shape = json_object_get(v, "shape"),
+           *offs = json_object_get(v, "data_offsets");
+    if (!json_is_string(dt)) return el_err("%s: tensor '%s': missing dtype", name, key);
+    size_t esize = 0;
+    for (size_t i = 0; i < N_DTYPES; i++)
+        if (!strcmp(DTYPES[i].name, json_string_value(dt))) {
+            t->dtype = DTYPES[i].dtype;
+            esize = DTYPES[i].size;
+        }
+    if (!esize)
+        return el_err("%s: tensor '%s': unsupported dtype '%s' (supported: F32, F16, BF16, F64, "
+                      "I64, I32, I16, I8, U8, BOOL)",
+                      name, key, json_string_value(dt));
+    if (!json_is_array(shape) || json_array_size(shape) > EL_ST_MAX_DIMS)
+        return el_err("%s: tensor '%s': shape must be a list of at most %d sizes", name, key,
+                      EL_ST_MAX_DIMS);
+    t->ndim = (int32_t)json_array_size(shape);
+    uint64_t numel = 1;
+    for (int32_t d = 0; d < t->ndim; d++) {
+        json_t *s = json_array_get(shape, (size_t)d);
+        if (!json_is_integer(s) || json_integer_value(s) < 0)
+            return el_err("%s: tensor '%s': shape[%d] is not a non-negative integer", name, key, d);
+        uint64_t sz = (uint64_t)json_integer_value(s);
+        if (sz && numel > UINT64_MAX / sz / esize)
+            return el_err("%s: tensor '%s': shape overflows", name, key);
+        numel *= sz;
+        t->shape[d] = (int64_t)sz;
+    }
+    if (!json_is_array(offs) || json_array_size(offs) != 2 ||
+        !json_is_integer(json_array_get(offs, 0)) || !json_is_integer(json_array_get(offs, 1)))
+        return el_err("%s: tensor '%s': data_offsets must be [begin, end]", name, key);
+    json_int_t b = json_integer_value(json_array_get(offs, 0)),
+               e = json_integer_value(json_array_get(offs, 1));
+    if (b < 0 || e < b || (uint64_t)e > data_len)
+        return el_err("%s: tensor '%s': data_offsets [%lld, %lld] outside the data (%llu bytes): "
+                      "the file is truncated or corrupt",
+                      name, key, (long long)b, (long long)e, (unsigned long long)data_len);
+    if ((uint64_t)(e - b) != numel * esize)
+        return el_err("%s: tensor '%s': %lld bytes for shape of %llu %s elements (%llu bytes)",
+                      name, key, (long long)(e - b), (unsigned long long)numel,
+                      json_string_value(dt), (unsigned long long)(numel * esize));
+    t->numel = (int64_t)numel;
+    t->nbytes = (size_t)(e - b);
+    t->data = data + b;
+    sp->begin = (uint64_t)b;
+    sp->end = (uint64_t)e;
+    return EL_OK;
+}
+
+int el_st_parse(const void *buf, size_t len, const char *name, el_safetensors *out) {
+    memset(out, 0, sizeof *out);
+    out->path = xstrdup(name);
+    const uint8_t *p = buf;
+    if (len < 8) {
+        el_err("%s: not a safetensors file (%zu bytes, shorter than the 8-byte header length)",
+               name, len);
+        goto fail;
+    }
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | p[i];
+    if (hlen > MAX_HEADER || hlen > len - 8) {
+        el_err("%s: header length %llu is beyond the file (%zu bytes): truncated or not "
+               "safetensors",
+               name, (unsigned long long)hlen, len);
+        goto fail;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb((const char *)p + 8, (size_t)hlen, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        el_err("%s: header JSON: %s (column %d)", name, jerr.text, jerr.column);
+        goto fail;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        el_err("%s: header JSON is not an object", name);
+        goto fail;
+    }
+    const uint8_t *data = p + 8 + hlen;
+    uint64_t data_len = len - 8 - hlen;
+    size_t cap = json_object_size(root);
+    out->tensors = xcalloc(cap ? cap : 1, sizeof *out->tensors);
+    span *spans = xcalloc(cap ? cap : 1, sizeof *spans);
+    const char *key;
+    json_t *v;
+    int rc = EL_OK;
+    json_object_foreach(root, key, v) {
+        if (!strcmp(key, "__metadata__")) {
+            if (!json_is_object(v)) {
+                rc = el_err("%s: __metadata__ must be an object of strings", name);
+                break;
+            }
+            size_t nm = json_object_size(v);
+            out->meta_keys = xcalloc(nm ? nm : 1, sizeof(char *));
+            out->meta_values = xcalloc(nm ? nm : 1, sizeof(char *));
+            const char *mk;
+            json_t *mv;
+            json_object_foreach(v, mk, mv) {
+                if (!json_is_string(mv)) {
+                    rc = el_err("%s: __metadata__.%s must be a string", name, mk);
+                    break;
+                }
+                out->meta_keys[out->n_meta] = xstrdup(mk);
+                out->meta_values[out->n_meta++] = xstrdup(json_string_value(mv));
+            }
+            if (rc) break;
+            continue;
+        }
+        el_st_tensor *t = &out->tensors[out->n];
+        if (parse_tensor(name, key, v, data, data_len, t, &spans[out->n]) != 0) {
+            rc = EL_ERR;
+            break;
+        }
+        t->name = xstrdup(key);
+        spans[out->n].idx = out->n;
+        out->n++;
+    }
+    json_decref(root);
+    if (rc == EL_OK) {
+        qsort(spans, (size_t)out->n, sizeof *spans, span_cmp);
+        int32_t far = -1; /* the non-empty span reaching furthest so far */
+        for (int32_t i = 0; i < out->n; i++) {
+            if (spans[i].end == spans[i].begin) continue;
+            if (far >= 0 && spans[i].begin < spans[far].end) {
+                rc = el_err("%s: tensors '%s' and '%s' overlap in the data: corrupt file", name,
+                            out->tensors[spans[far].idx].name, out->tensors[spans[i].idx].name);
+                break;
+            }
+            if (far < 0 || spans[i].end > spans[far].end) far = i;
+        }
+    }
+    free(spans);
+    if (rc != EL_OK) goto fail;
+    return EL_OK;
+fail:
+    el_st_close(out);
+    return EL_ERR;
+}
+
+int el_st_open(const char *path, el_safetensors *out) {
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return el_err("%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        close(fd);
+        return el_err("%s: cannot stat: %s", path, strerror(errno));
+    }
+    size_t len = (size_t)st.st_size;
+    void *map = NULL;
+    if (len > 0) {
+        map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            close(fd);
+            return el_err("%s: cannot map: %s", path, strerror(errno));
+        }
+    }
+    close(fd);
+    static const uint8_t empty[1];
+    if (el_st_parse(map ? map : empty, len, path, out) != 0) {
+        if (map) munmap(map, len);
+        return EL_ERR;
+    }
+    out->map = map;
+    out->map_len = len;
+    return EL_OK;
+}
+
+const el_st_tensor *el_st_find(const el_safetensors *st, const char *name) {
+    for (int32_t i = 0; i < st->n; i++)
+        if (!strcmp(st->tensors[i].name, name)) return &st->tensors[i];
+    return NULL;
+}
+
+const char *el_st_meta(const el_safetensors *st, const char *key) {
+    for (int32_t i = 0; i < st->n_meta; i++)
+        if (!strcmp(st->meta_keys[i], key)) return st->meta_values[i];
+    return NULL;
+}
+
+void el_st_close(el_safetensors *st) {
+    for (int32_t i = 0; i < st->n; i++) free(st->tensors[i].name);
+    free(st->tensors);
+    for (int32_t i = 0; i < st->n_meta; i++) {
+        free(st->meta_keys[i]);
+        free(st->meta_values[i]);
+    }
+    free(st->meta_keys);
+    free(st->meta_values);
+    if (st->map) munmap(st->map, st->map_len);
+    free(st->path);
+    memset(st, 0, sizeof *st);
+}
+
+int el_st_write(const char *path, const el_st_entry *entries, int32_t n,
+                const char *const *meta_keys, const char *const *meta_values, int32_t n_meta) {
+    json_t *root = json_object();
+    if (n_meta > 0) {
+        json_t *m = json_object();
+        for (int32_t i = 0; i < n_meta; i++)
+            json_object_set_new(m, meta_keys[i], json_string(meta_values[i]));
+        json_object_set_new(root, "__metadata__", m);
+    }
+    uint64_t off = 0;
+    for (int32_t i = 0; i < n; i++) {
+        const el_st_entry *e = &entries[i];
+        json_t *t = json_object(), *shape = json_array();
+        int64_t numel = 1;
+        for (int32_t d = 0; d < e->ndim; d++) {
+            json_array_append_new(shape, json_integer(e->shape[d]));
+            numel *= e->shape[d];
+        }
+        if ((size_t)numel * el_st_dtype_size(e->dtype) != e->nbytes) {
+            json_decref(root);
+            json_decref(t);
+            json_decref(shape);
+            return el_err("%s: tensor '%s': %zu bytes do not match its shape", path, e->name,
+                          e->nbytes);
+        }
+        json_object_set_new(t, "dtype", json_string(el_st_dtype_name(e->dtype)));
+        json_object_set_new(t, "shape", shape);
+        json_t *offs = json_array();
+        json_array_append_new(offs, json_integer((json_int_t)off));
+        json_array_append_new(offs, json_integer((json_int_t)(off + e->nbytes)));
+        json_object_set_new(t, "data_offsets", offs);
+        json_object_set_new(root, e->name, t);
+        off += e->nbytes;
+    }
+    char *hdr = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    if (!hdr) return el_err("%s: cannot encode the header", path);
+    size_t hl = strlen(hdr), padded = (hl + 7) / 8 * 8;
+    uint8_t lenbuf[8];
+    for (int i = 0; i < 8; i++) lenbuf[i] = (uint8_t)((uint64_t)padded >> (8 * i));
+    el_afile *f = el_afile_open(path);
+    if (!f) {
+        free(hdr);
+        return EL_ERR;
+    }
+    int rc = el_afile_write(f, lenbuf, 8);
+    if (!rc) rc = el_afile_write(f, hdr, hl);
+    for (size_t i = hl; i < padded && !rc; i++) rc = el_afile_write(f, " ", 1);
+    free(hdr);
+    for (int32_t i = 0; i < n && !rc; i++) rc = el_afile_write(f, entries[i].data, entries[i].nbytes);
+    if (rc) {
+        el_afile_abort(f);
+        return EL_ERR;
+    }
+    return el_afile_commit(f);
+}

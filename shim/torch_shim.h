@@ -59,6 +59,7 @@ int32_t ts_get_num_threads(void);
 int ts_manual_seed(uint64_t seed); /* seeds libtorch's CPU (and CUDA) generators */
 int ts_cuda_is_available(void);    /* 1 when libtorch has CUDA and a device is present */
 int64_t ts_live_handles(void);     /* number of live tensor handles (leak checks in tests) */
+int64_t ts_live_optims(void);      /* number of live optimizer handles */
 
 /* ---- scopes (arenas for temporaries) ------------------------------------------------------ */
 int ts_scope_begin(void);
@@ -220,6 +221,7 @@ ts_optim_params ts_optim_default_params(void); /* beta1 .9, beta2 .999, eps 1e-8
 ts_optim ts_adamw_new(const ts_param_group *groups, int32_t n_groups, ts_optim_params p);
 ts_optim ts_sgd_new(const ts_param_group *groups, int32_t n_groups, ts_optim_params p);
 int ts_optim_set_lr(ts_optim o, int32_t group, double lr);
+int ts_optim_get_lr(ts_optim o, int32_t group, double *lr);
 int ts_optim_step(ts_optim o);
 int ts_optim_zero_grad(ts_optim o); /* grads of all its params set to none */
 void ts_optim_free(ts_optim o);

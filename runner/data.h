@@ -9,13 +9,10 @@
 #ifndef EL_DATA_H
 #define EL_DATA_H
 
+#include "labels.h" /* el_labelset */
 #include "spec.h"
 #include <stdint.h>
-
-typedef struct {
-    int32_t n;                      /* number of labels */
-    char *names[EL_MAX_LABELS];     /* in model-output order */
-} el_labelset;
+#include <stdio.h>
 
 typedef struct {
     int64_t n;          /* rows */
@@ -23,7 +20,10 @@ typedef struct {
     char **ids;         /* n row ids (source id column, or "file:row") */
     uint8_t *y;         /* n * n_labels, row-major, 0/1 */
     int32_t n_labels;
-    char fingerprint[65]; /* sha256 over (text, labels) of every row, in order */
+    char fingerprint[65]; /* sha256 over (text, labels) of every row, in order; the encoding
+                             is "emolab-split-v1\nlabels:" + label names joined by ',' + "\n",
+                             then per row: decimal byte length of the text, ':', the text, ' ',
+                             n_labels characters '0'/'1', '\n' */
 } el_split;
 
 typedef struct {
@@ -33,6 +33,11 @@ typedef struct {
     int64_t rows_kept;    /* rows that reached the split */
     int64_t rows_dropped_unmapped;  /* no label left after mapping rules */
     int64_t rows_dropped_overlap;   /* train only: normalised text seen in val/test */
+    /* added by the data module: */
+    char *spec_path;      /* the path as the spec wrote it */
+    int64_t rows_empty_text;  /* empty (whitespace-only) texts: kept in val/test, dropped from train */
+    int64_t rows_overlap_val, rows_overlap_test; /* train: rows whose normalised text occurs in
+                                                    val / in test (a row may count in both) */
 } el_source_stats;
 
 typedef struct {
@@ -42,6 +47,10 @@ typedef struct {
     int32_t n_train_src;
     el_source_stats val_src, test_src;
     int64_t n_dropped_overlap;  /* total train rows dropped for overlapping val/test */
+    /* added by the data module: */
+    char *root;                 /* the data root the paths were resolved against */
+    char *labels_path;          /* the label-set file */
+    double load_seconds;
 } el_dataset;
 
 /* Loads everything the data spec declares. On error: -1 and a message naming the file/place. */
@@ -54,5 +63,16 @@ char *el_text_normalize(const char *text);
 
 /* Resolves the data root: explicit (option) > $EMOLAB_DATA > "data". */
 const char *el_data_root(const char *option);
+
+/* The one place a spec's data path becomes a file: an absolute path is used as is, a relative
+ * one is joined to `root`; http(s) URLs are refused for now ("not supported yet": the hub
+ * module will download them into a cache here). malloc'd into *out; -1 + error. */
+int el_data_resolve_path(const char *root, const char *path, char **out);
+
+/* Per-label positive counts of a split (counts has split->n_labels entries). */
+void el_split_label_counts(const el_split *s, int64_t *counts);
+
+/* A few lines per split and source: rows, drops and why, label counts, fingerprints. */
+void el_data_print_summary(const el_dataset *d, FILE *out);
 
 #endif /* EL_DATA_H */

@@ -173,6 +173,46 @@ static void test_izard_rules(void) {
     }
 }
 
+/* a label set given by path, whose izard map sends enthusiasm to joy: `enthusiasm: drop`
+ * overrides it */
+static void test_custom_set(void) {
+    put("sets/small.yaml", "labels: [joy, sadness, neutral]\n"
+                           "maps:\n  izard: {neutral: neutral, joy: joy, sadness: sadness, anger: ~,\n"
+                           "          enthusiasm: joy, surprise: ~, disgust: [], fear: ~, guilt: sadness,\n"
+                           "          shame: [sadness]}\n"
+                           "  goemotions: {2: ~, 11: ~, 17: joy, 25: sadness, 26: ~, 27: neutral}\n");
+    char *path = el_printf("%s/sets/small.yaml", g_root);
+    el_data_spec s = spec1(source("iz.csv", "izard"));
+    s.labels = path;
+    s.drop_train_overlapping_eval = false;
+    el_dataset d;
+    int rc = el_data_load(&s, &d);
+    if (rc) fprintf(stderr, "%s\n", el_last_error());
+    CHECK_I(rc, 0);
+    if (rc == 0) {
+        CHECK_I(d.labels.n, 3);
+        CHECK_S(d.labels_path, path);
+        /* rows: joy (neutral cleared), joy (enthusiasm), joy (enthusiasm; neutral cleared),
+         * sadness, (anger only: no label), (empty text), (surprise only: no label) */
+        CHECK_I(d.train_src[0].rows_dropped_unmapped, 2);
+        CHECK_I(d.train.n, 4);
+        CHECK_S(row_labels(&d, &d.train, 1), "joy");
+        CHECK_S(row_labels(&d, &d.train, 2), "joy");
+        el_data_free(&d);
+    }
+    s.train[0].enthusiasm = "drop";
+    rc = el_data_load(&s, &d);
+    CHECK_I(rc, 0);
+    if (rc == 0) {
+        CHECK_I(d.train_src[0].rows_dropped_unmapped, 3);
+        CHECK_I(d.train.n, 3);
+        CHECK_S(d.train.texts[1], "Спокойный интерес");
+        CHECK_S(row_labels(&d, &d.train, 1), "neutral");
+        el_data_free(&d);
+    }
+    free(path);
+}
+
 static void test_goemotions_spellings_and_concat(void) {
     /* id lists as numpy, python, quoted python and bare; CRLF line ends and a BOM */
     put("go.csv", "\xEF\xBB\xBFid,labels,ru_text\r\n"
@@ -385,6 +425,7 @@ int main(void) {
     write_inputs();
     test_izard_rules();
     test_goemotions_spellings_and_concat();
+    test_custom_set();
     test_paths();
     test_bad_input();
     test_normalize();

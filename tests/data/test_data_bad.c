@@ -382,7 +382,7 @@ static void test_bad_input(void) {
     expect_fail(&s, "data.train[0].format: 'tsv' is not a format; allowed: goemotions, izard, columns", NULL, NULL);
     s = spec1(source("iz.csv", "izard"));
     s.train[0].map = "nomap";
-    expect_fail(&s, "data.train[0]: ", "has no map 'nomap' (maps: goemotions, izard)", NULL);
+    expect_fail(&s, "data.train[0]: ", "has no map 'nomap' (maps: goemotions, izard, djacon9)", NULL);
     s = spec1(source("iz.csv", "izard"));
     s.labels = "nosuchset";
     expect_fail(&s, "data.labels: ", "no label set 'nosuchset'", NULL);

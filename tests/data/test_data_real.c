@@ -201,6 +201,35 @@ int main(void) {
         CHECK_I(c[11], 97); /* disgust <- disgust(11) alone */
         el_data_free(&g28);
     }
+    /* Djacon's raw train.csv (CRLF, `text,labels` with its own 9 class ids) through the djacon9
+     * map; SOURCE.md's raw class counts: 0 joy 2217, 2 surprise 1057, 4 anger 3750, 5 disgust 789,
+     * 6 fear 595, 8 neutral 14151 (sadness = 3 or 7 and interest-only rows are not derivable) */
+    s = benchmark(OLD, false);
+    s.train[0] = source("ru_go_emotions_djacon/train.csv", "goemotions");
+    s.train[0].text = "text";
+    s.train[0].map = "djacon9";
+    el_dataset dj;
+    rc = el_data_load(&s, &dj);
+    if (rc) fprintf(stderr, "%s\n", el_last_error());
+    CHECK_I(rc, 0);
+    if (rc == 0) {
+        int64_t c[EL_MAX_LABELS];
+        el_split_label_counts(&dj.train, c);
+        CHECK_I(dj.train_src[0].rows_read, 26945);
+        CHECK_I(c[0], 3750);
+        CHECK_I(c[1], 789);
+        CHECK_I(c[2], 595);
+        CHECK_I(c[3], 2217);
+        CHECK_I(c[5], 1057);
+        CHECK_I(c[6], 14151);
+        CHECK(dj.train_src[0].rows_dropped_unmapped > 0); /* interest-only rows */
+        CHECK_I(dj.train.n + dj.train_src[0].rows_dropped_unmapped, 26945);
+        CHECK(strchr(dj.train.texts[0], '\r') == NULL);
+        CHECK_S(dj.train.texts[0], "Моя любимая еда — это все, что мне не приходилось готовить самой.");
+        printf("djacon train.csv via djacon9: %lld rows kept, %lld interest-only rows dropped\n",
+               (long long)dj.train.n, (long long)dj.train_src[0].rows_dropped_unmapped);
+        el_data_free(&dj);
+    }
     el_data_free(&old);
     return check_done("test_data_real");
 }

@@ -85,7 +85,7 @@ static void test_ekman7(void) {
         }
     }
     CHECK(el_labels_get_map(&c, "nope") == NULL);
-    CHECK_HAS(el_last_error(), "has no map 'nope' (maps: goemotions, izard)");
+    CHECK_HAS(el_last_error(), "has no map 'nope' (maps: goemotions, izard, djacon9)");
     el_labels_free(&c);
 }
 

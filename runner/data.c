@@ -150,20 +150,17 @@ static uint8_t strset_get(const strset *s, const char *key) {
 /* ---- split builder ----------------------------------------------------------------------- */
 typedef struct {
     el_split *s;
-    int64_t cap_texts, cap_ids, cap_y, cap_src;
-    int32_t *src; /* per row: index of the source it came from */
+    int64_t cap_texts, cap_ids, cap_y;
 } builder;
 
 static void builder_add(builder *b, const char *text, size_t len, char *id /* taken */,
-                        uint64_t mask, int32_t src) {
+                        uint64_t mask) {
     el_split *s = b->s;
     el_grow(s->texts, &b->cap_texts, s->n + 1);
     el_grow(s->ids, &b->cap_ids, s->n + 1);
-    el_grow(b->src, &b->cap_src, s->n + 1);
     el_grow(s->y, &b->cap_y, (s->n + 1) * s->n_labels);
     s->texts[s->n] = el_strndup(text, len);
     s->ids[s->n] = id;
-    b->src[s->n] = src;
     uint8_t *y = s->y + s->n * s->n_labels;
     for (int32_t j = 0; j < s->n_labels; j++) y[j] = (uint8_t)((mask >> j) & 1);
     s->n++;
@@ -178,6 +175,8 @@ typedef struct {
     const el_labelset *set;
     const char *root;
     const char *root_from;
+    const strset *eval; /* normalised val/test texts (flag 1 = val, 2 = test); for train */
+    bool drop_overlap;
 } dctx;
 
 typedef struct {
@@ -454,8 +453,11 @@ static int source_setup(srcctx *sc, const dctx *x) {
     return 0;
 }
 
+/* Reads one source into b. Per train row, in this order: a text also in val/test (non-empty
+ * normalised form) is counted and, when asked, dropped; then a row without a label after the
+ * mapping rules is dropped; then an empty text is dropped (train) or kept (val/test), counted. */
 static int load_source(const dctx *x, const el_source_spec *src, const char *where, bool train,
-                       int32_t src_index, builder *b, el_source_stats *st) {
+                       builder *b, el_source_stats *st) {
     srcctx sc = {0};
     sc.src = src;
     sc.where = where;
@@ -509,6 +511,18 @@ static int load_source(const dctx *x, const el_source_spec *src, const char *whe
         } else {
             id = el_printf("%s:%lld", st->spec_path, (long long)el_csv_row(sc.csv));
         }
+        if (train && x->eval) {
+            char *norm = el_text_normalize(tv);
+            uint8_t f = *norm ? strset_get(x->eval, norm) : 0;
+            free(norm);
+            if (f & 1) st->rows_overlap_val++;
+            if (f & 2) st->rows_overlap_test++;
+            if (f && x->drop_overlap) {
+                st->rows_dropped_overlap++;
+                free(id);
+                continue;
+            }
+        }
         if (sc.neutral >= 0 && (mask & ((uint64_t)1 << sc.neutral)) && (mask & ~((uint64_t)1 << sc.neutral)))
             mask &= ~((uint64_t)1 << sc.neutral);
         if (mask == 0) {
@@ -523,7 +537,8 @@ static int load_source(const dctx *x, const el_source_spec *src, const char *whe
                 continue;
             }
         }
-        builder_add(b, tv, tn, id, mask, src_index);
+        builder_add(b, tv, tn, id, mask);
+        st->rows_kept++;
     }
     if (src->limit == 0 || st->rows_read < src->limit) {
         if (r < 0) {
@@ -601,9 +616,8 @@ void el_data_free(el_dataset *d) {
     memset(d, 0, sizeof *d);
 }
 
-/* Counts train rows whose normalised text occurs in val/test; drops them when asked. */
-static void overlap(el_dataset *d, builder *tb, bool drop) {
-    strset eval = {0};
+/* The normalised texts of val and test (flag 1 = val, 2 = test); empty forms are left out. */
+static void eval_set(const el_dataset *d, strset *eval) {
     const el_split *ev[2] = {&d->val, &d->test};
     for (int k = 0; k < 2; k++)
         for (int64_t i = 0; i < ev[k]->n; i++) {
@@ -612,34 +626,8 @@ static void overlap(el_dataset *d, builder *tb, bool drop) {
                 free(t);
                 continue;
             }
-            strset_add(&eval, t, (uint8_t)(1 << k));
+            strset_add(eval, t, (uint8_t)(1 << k));
         }
-    el_split *s = &d->train;
-    int64_t w = 0;
-    for (int64_t i = 0; i < s->n; i++) {
-        char *t = el_text_normalize(s->texts[i]);
-        uint8_t f = *t ? strset_get(&eval, t) : 0;
-        free(t);
-        el_source_stats *st = &d->train_src[tb->src[i]];
-        if (f & 1) st->rows_overlap_val++;
-        if (f & 2) st->rows_overlap_test++;
-        if (f && drop) {
-            st->rows_dropped_overlap++;
-            d->n_dropped_overlap++;
-            free(s->texts[i]);
-            free(s->ids[i]);
-            continue;
-        }
-        if (w != i) {
-            s->texts[w] = s->texts[i];
-            s->ids[w] = s->ids[i];
-            memmove(s->y + w * s->n_labels, s->y + i * s->n_labels, (size_t)s->n_labels);
-            tb->src[w] = tb->src[i];
-        }
-        w++;
-    }
-    s->n = w;
-    strset_free(&eval);
 }
 
 int el_data_load(const el_data_spec *spec, el_dataset *out) {
@@ -651,7 +639,8 @@ int el_data_load(const el_data_spec *spec, el_dataset *out) {
     out->labels_path = xstrdup(lc.path);
     el_labelset_copy(&out->labels, &lc.set);
     out->root = xstrdup(el_data_root(spec->root));
-    dctx x = {spec, &lc, &out->labels, out->root, root_origin(spec->root)};
+    strset eval = {0};
+    dctx x = {spec, &lc, &out->labels, out->root, root_origin(spec->root), NULL, false};
     builder tb = {.s = &out->train}, vb = {.s = &out->val}, eb = {.s = &out->test};
     out->train.n_labels = out->val.n_labels = out->test.n_labels = out->labels.n;
     int rc = EL_ERR;
@@ -666,19 +655,19 @@ int el_data_load(const el_data_spec *spec, el_dataset *out) {
                "val, scores reported on test)", !spec->val.path ? "val" : "test");
         goto out;
     }
+    /* val and test first: train rows are checked against them as they are read */
+    if (load_source(&x, &spec->val, "data.val", false, &vb, &out->val_src)) goto out;
+    if (load_source(&x, &spec->test, "data.test", false, &eb, &out->test_src)) goto out;
+    eval_set(out, &eval);
+    x.eval = &eval;
+    x.drop_overlap = spec->drop_train_overlapping_eval;
     out->n_train_src = spec->n_train;
     for (int32_t i = 0; i < spec->n_train; i++) {
         char where[64];
         snprintf(where, sizeof where, "data.train[%d]", (int)i);
-        if (load_source(&x, &spec->train[i], where, true, i, &tb, &out->train_src[i])) goto out;
+        if (load_source(&x, &spec->train[i], where, true, &tb, &out->train_src[i])) goto out;
+        out->n_dropped_overlap += out->train_src[i].rows_dropped_overlap;
     }
-    if (load_source(&x, &spec->val, "data.val", false, 0, &vb, &out->val_src)) goto out;
-    if (load_source(&x, &spec->test, "data.test", false, 0, &eb, &out->test_src)) goto out;
-
-    overlap(out, &tb, spec->drop_train_overlapping_eval);
-    for (int64_t i = 0; i < out->train.n; i++) out->train_src[tb.src[i]].rows_kept++;
-    out->val_src.rows_kept = out->val.n;
-    out->test_src.rows_kept = out->test.n;
 
     if (out->train.n == 0) {
         el_buf b = {0};
@@ -702,9 +691,7 @@ int el_data_load(const el_data_spec *spec, el_dataset *out) {
     out->load_seconds = el_now() - t0;
     rc = EL_OK;
 out:
-    free(tb.src);
-    free(vb.src);
-    free(eb.src);
+    strset_free(&eval);
     el_labels_free(&lc);
     if (rc != EL_OK) el_data_free(out);
     return rc;
@@ -717,9 +704,13 @@ static void print_source(FILE *f, const char *split, const el_source_stats *st, 
     if (st->rows_dropped_unmapped) fprintf(f, ", %lld without a label", (long long)st->rows_dropped_unmapped);
     if (st->rows_empty_text)
         fprintf(f, ", %lld empty texts%s", (long long)st->rows_empty_text, train ? " dropped" : " kept");
-    if (train && (st->rows_overlap_val || st->rows_overlap_test))
-        fprintf(f, ", %lld/%lld texts also in val/test%s", (long long)st->rows_overlap_val,
-                (long long)st->rows_overlap_test, st->rows_dropped_overlap ? " (dropped)" : " (NOT dropped)");
+    if (train && st->rows_dropped_overlap)
+        fprintf(f, ", %lld dropped as their text is also in val/test (%lld in val, %lld in test)",
+                (long long)st->rows_dropped_overlap, (long long)st->rows_overlap_val,
+                (long long)st->rows_overlap_test);
+    else if (train && (st->rows_overlap_val || st->rows_overlap_test))
+        fprintf(f, ", WARNING: texts also in val: %lld, in test: %lld (not dropped)",
+                (long long)st->rows_overlap_val, (long long)st->rows_overlap_test);
     fprintf(f, "; sha256 %.12s\n", st->sha256);
 }
 

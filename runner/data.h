@@ -4,7 +4,27 @@
  * a label map loaded from YAML (labels.h, configs/labels/), concatenates the train sources,
  * drops train rows whose normalised text also occurs in val or test (counted), and fingerprints
  * each split's content. Errors name the file and the row/field: "ru_izard_emotions/train.csv:
- * row 1234 (line 1240): text: invalid UTF-8 at byte 17".
+ * row 1234 (line 1240): text: invalid UTF-8 at byte 17" (rows count data rows from 1; the line
+ * is where the record starts in the file).
+ *
+ * Formats (columns are read by name, in any order):
+ *   goemotions  text column (default ru_text) + `labels` column of id lists: [27], [ 4 27],
+ *               [4, 27], ['4', '27'], [] (ids looked up in the label set's map, default
+ *               `goemotions`);
+ *   izard       text column (default text) + one 0/1 column per key of the map (default
+ *               `izard`); every other column except the id column is an error;
+ *   columns     text column (default text) + one 0/1 column named after each label of the set
+ *               (other columns ignored), or per key of `map:` when one is given.
+ * A label outside the map is an error naming file, row and value, never a silent drop.
+ *
+ * Per row, in this order: labels parsed and mapped (the source's `enthusiasm: drop|LABEL`
+ * overrides the map's target of the source label `enthusiasm`; `neutral: clear_if_emotion`,
+ * the default for izard, removes neutral when another label is set); text checked (valid UTF-8,
+ * no NUL); train only: a row whose normalised text (non-empty) occurs in val or test is counted
+ * (rows_overlap_val/test) and, with drop_train_overlapping_eval, dropped; a row with no label
+ * left is dropped (rows_dropped_unmapped, all splits); an empty (whitespace-only) text is
+ * counted (rows_empty_text), dropped from train and kept in val/test. val and test are read
+ * first; train sources are concatenated in spec order.
  */
 #ifndef EL_DATA_H
 #define EL_DATA_H

@@ -84,7 +84,7 @@ static bool is_path(const char *v) {
 
 char *el_labels_find(const char *v) {
     if (!v || !*v) {
-        el_err("data.labels: empty; give a label-set name (e.g. ekman7, found as "
+        el_err("empty label-set name; give a label-set name (e.g. ekman7, found as "
                "configs/labels/ekman7.yaml) or a path to a label-set YAML file");
         return NULL;
     }
@@ -97,7 +97,7 @@ char *el_labels_find(const char *v) {
     }
     for (const char *p = v; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-' && *p != '.') {
-            el_err("data.labels: '%s' is not a label-set name (letters, digits, _ - . only) nor "
+            el_err("'%s' is not a label-set name (letters, digits, _ - . only) nor "
                    "a path (contains '/' or ends in .yaml)", v);
             return NULL;
         }
@@ -113,7 +113,7 @@ char *el_labels_find(const char *v) {
         el_buf_printf(&tried, "%s%s", tried.len ? ", " : "", path);
         free(path);
     }
-    el_err("data.labels: no label set '%s' (looked for %s); set $EMOLAB_CONFIGS to the configs "
+    el_err("no label set '%s' (looked for %s); set $EMOLAB_CONFIGS to the configs "
            "directory or give a path to the YAML file", v, tried.s ? tried.s : "nowhere");
     el_buf_free(&tried);
     return NULL;

@@ -1,10 +1,27 @@
 /* registry.h: the SQLite registry of runs (schema in registry.db.sql, applied and versioned
  * here; migrations forward-only).
  *
- * Plain SQLite anyone can query with the sqlite3 shell. WAL mode, busy timeout, one transaction
- * per write. A run is inserted as `running` when it starts (with pid, host and start time);
- * when emolab opens the registry read-write it marks `interrupted` every `running` run of this
- * host whose process no longer exists. Finished runs are never modified by a later run.
+ * Plain SQLite anyone can query with the sqlite3 shell. WAL mode, busy timeout (30 s), one
+ * transaction per write (BEGIN IMMEDIATE, retried while another process holds the lock).
+ * synchronous=NORMAL for progress writes (in WAL mode a kill -9 never loses a commit; only a power
+ * loss can drop the last ones) and FULL for the commit of el_run_finish, so that a finished run
+ * survives a power loss as well.
+ *
+ * A run is inserted as `running` when it starts (with pid, the process start time, boot id and
+ * host); when emolab opens the registry read-write it marks `interrupted` every `running` run of
+ * this host whose process no longer exists (or whose pid now belongs to another process).
+ *
+ * Statuses: running -> finished | failed | stopped | interrupted. finished, failed and stopped are
+ * final: every later write to such a run returns an error (and schema triggers refuse it from any
+ * SQL client too). An `interrupted` run may still be completed by the process that owns it
+ * (when it was marked by mistake, e.g. a pid namespace the recovering process cannot see).
+ *
+ * Errors name the registry path and say what to do. Functions return 0 (or a count) on success,
+ * -1 with el_last_error() on failure; bad arguments are errors, never crashes.
+ *
+ * Copying a finished run into another registry (merge): insert the runs row with status
+ * 'running', then its rows, then UPDATE the status, all in one transaction (the triggers refuse
+ * rows added to a run that is already final).
  */
 #ifndef EL_REGISTRY_H
 #define EL_REGISTRY_H
@@ -23,8 +40,16 @@ int32_t el_registry_schema_version(el_registry *r);
 const char *el_registry_path(el_registry *r);
 /* The underlying handle for read queries by reports (never for writes outside registry.c). */
 struct sqlite3 *el_registry_db(el_registry *r);
-/* Default location: $EMOLAB_REGISTRY, else ./registry.db */
+/* Default location: option when given, else $EMOLAB_REGISTRY, else ./registry.db */
 const char *el_registry_default_path(const char *option);
+/* The schema version this emolab writes, and the embedded registry.db.sql text. */
+int32_t el_registry_latest_version(void);
+const char *el_registry_schema_sql(void);
+/* Marks `interrupted` every `running` run of this host whose process is gone (done by every
+ * read-write open; sweeps may call it again). Returns the number of runs marked, or -1. */
+int el_registry_recover(el_registry *r);
+/* Lock wait for writes and reads (default 30000 ms). */
+void el_registry_set_busy_timeout(el_registry *r, int32_t ms);
 
 typedef struct {
     const char *name, *owner;
@@ -43,10 +68,12 @@ typedef struct {
     int32_t n_params;
 } el_run_info;
 
-/* Inserts the run as `running` with its resolved config, hash, params, data fingerprints.
- * Writes the new uuid (36 chars + NUL). */
+/* Inserts the run as `running` with its resolved config, hash and params (one transaction).
+ * name and config_hash are required, config_json must be valid JSON, each param value valid JSON
+ * text; git_commit NULL means this build's commit. Writes the new uuid (v4, 36 chars + NUL). */
 int el_run_begin(el_registry *r, const el_run_info *info, char uuid[37]);
-/* Data facts known after loading (fingerprints, per-source counts). */
+/* Data facts known after loading (fingerprints, rows, positives per label, per-source files and
+ * counts); replaces what an earlier call recorded for the run. */
 int el_run_set_data(el_registry *r, const char *uuid, const el_dataset *data);
 
 typedef struct {
@@ -57,6 +84,7 @@ typedef struct {
     double seconds;           /* wall time of the epoch (training + validation) */
     double samples_per_s;
 } el_epoch_row;
+/* Records (or replaces) one epoch and raises runs.epochs_run to it. Non-finite values -> NULL. */
 int el_run_epoch(el_registry *r, const char *uuid, const el_epoch_row *row);
 
 typedef struct {
@@ -79,12 +107,19 @@ typedef struct {
     int32_t n_thr_curve;
     double train_seconds;
 } el_run_result;
-/* Final state of the run, in one transaction. */
+/* Final state of the run, in one transaction: status, error, times, metrics per split, class
+ * metrics, thresholds, threshold curve. Label names default to "0", "1", ... when NULL. Refused
+ * (error) when the run is already finished, failed or stopped. epochs_run 0 keeps the count
+ * el_run_epoch recorded. */
 int el_run_finish(el_registry *r, const char *uuid, const el_run_result *res);
+/* Records (or replaces) a file the run produced; only while the run is not final. */
 int el_run_artifact(el_registry *r, const char *uuid, const char *kind, const char *path,
                     const char *sha256, int64_t bytes);
 
-/* Finished run with the same config hash (for reuse by sweeps); 1 found, 0 none, -1 error. */
+/* Finished run with the same config hash (for reuse by sweeps; the most recently finished one);
+ * 1 found, 0 none, -1 error. Works on read-only registries too. */
 int el_registry_find_finished(el_registry *r, const char *config_hash, char uuid[37]);
+/* Current status of a run ("running", "finished", ...): 1 found, 0 no such run, -1 error. */
+int el_run_get_status(el_registry *r, const char *uuid, char status[16]);
 
 #endif /* EL_REGISTRY_H */

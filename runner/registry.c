@@ -1,0 +1,1221 @@
+/* registry.c: see registry.h.
+ *
+ * Schema: registry.db.sql, embedded at build time (gen/registry_schema.h), is applied as a whole
+ * to a new registry. Older registries are upgraded by MIGRATIONS below, one numbered step at a
+ * time, forward only, each step in the same transaction as the row that records it in
+ * emolab_schema. tests/registry/test_registry.c builds every frozen older schema
+ * (tests/registry/schemas/vN.sql), migrates it and checks that the result is exactly the schema
+ * of registry.db.sql, so the two cannot drift.
+ *
+ * Writes: every public write is one BEGIN IMMEDIATE transaction run by with_write_tx(), which
+ * retries (with backoff, up to the busy timeout) when another process holds the write lock.
+ */
+#define _GNU_SOURCE
+#include "registry.h"
+#include "emolab_version.h"
+#include "registry_schema.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- migrations ------------------------------------------------------------------------------ */
+typedef struct {
+    int32_t version;         /* the version this step produces */
+    const char *description; /* recorded in emolab_schema */
+    const char *sql;         /* upgrades version-1 -> version; NULL for the initial schema */
+} reg_migration;
+
+/* Append only; never edit a step that was released. Version 1 exists only as created from
+ * registry.db.sql (frozen copy: tests/registry/schemas/v1.sql). */
+static const reg_migration MIGRATIONS[] = {
+    {1, "initial schema", NULL},
+};
+#define N_MIGRATIONS ((int32_t)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
+
+int32_t el_registry_latest_version(void) { return MIGRATIONS[N_MIGRATIONS - 1].version; }
+const char *el_registry_schema_sql(void) { return EL_REGISTRY_SCHEMA_SQL; }
+
+/* ---- the handle ------------------------------------------------------------------------------ */
+#define DEFAULT_BUSY_MS 30000
+
+struct el_registry {
+    sqlite3 *db;
+    char *path;
+    bool readonly;
+    int32_t version;
+    int32_t busy_ms;
+    int last_rc; /* sqlite result code of the last failed call (for retry decisions) */
+    double busy_since; /* start of the current lock wait (busy_wait) */
+    uint64_t jitter;   /* state of the retry-jitter generator */
+};
+
+static const char *FINAL_STATUSES[] = {"finished", "failed", "stopped"};
+
+static bool status_is_final(const char *s) {
+    for (size_t i = 0; i < sizeof FINAL_STATUSES / sizeof FINAL_STATUSES[0]; i++)
+        if (el_streq(s, FINAL_STATUSES[i])) return true;
+    return false;
+}
+
+/* What to do about a failure, by SQLite result code. */
+static const char *advice(int rc, const char *path) {
+    static _Thread_local char buf[1200];
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        snprintf(buf, sizeof buf, "another process kept the registry locked; retry, or find it with "
+                                  "`fuser %s`", path);
+        return buf;
+    case SQLITE_FULL: return "the disk is full: free space and retry (the registry itself is intact)";
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH: return "no permission to write: check the file's and its directory's permissions";
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        snprintf(buf, sizeof buf, "the file is damaged: restore it from a backup, or try "
+                                  "`sqlite3 %s .recover`", path);
+        return buf;
+    case SQLITE_IOERR: return "an I/O error: check the disk and the filesystem (a registry must be on a "
+                              "local filesystem, not NFS)";
+    case SQLITE_CANTOPEN: return "check that the directory exists and is writable";
+    case SQLITE_NOMEM: return "out of memory";
+    case SQLITE_CONSTRAINT: return "the values were refused by the schema";
+    default: return "see the SQLite message";
+    }
+}
+
+static int reg_err(el_registry *r, int rc, const char *what) {
+    r->last_rc = rc;
+    const char *msg = r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc);
+    if (!msg || !*msg || !strcmp(msg, "not an error")) msg = sqlite3_errstr(rc);
+    return el_err("%s: %s: %s (%s)", r->path, what, msg, advice(rc, r->path));
+}
+
+/* ---- small statement helpers ----------------------------------------------------------------- */
+static int prep(el_registry *r, const char *sql, sqlite3_stmt **st) {
+    int rc = sqlite3_prepare_v2(r->db, sql, -1, st, NULL);
+    if (rc != SQLITE_OK) {
+        *st = NULL;
+        return reg_err(r, rc, "preparing a query");
+    }
+    return EL_OK;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s) {
+    if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(st, i);
+}
+
+static void bind_real(sqlite3_stmt *st, int i, double v) {
+    if (isfinite(v)) sqlite3_bind_double(st, i, v);
+    else sqlite3_bind_null(st, i); /* NaN/inf: unknown */
+}
+
+/* Runs a statement that returns no rows, then resets it for reuse. */
+static int step_done(el_registry *r, sqlite3_stmt *st, const char *what) {
+    int rc = sqlite3_step(st);
+    int out = EL_OK;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) out = reg_err(r, rc, what);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return out;
+}
+
+static int exec_sql(el_registry *r, const char *sql, const char *what) {
+    char *msg = NULL;
+    int rc = sqlite3_exec(r->db, sql, NULL, NULL, &msg);
+    sqlite3_free(msg);
+    if (rc != SQLITE_OK) return reg_err(r, rc, what);
+    return EL_OK;
+}
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    }
+}
+
+/* Lock waits: SQLite's own busy_timeout handler sleeps up to 100 ms per retry, which wastes most
+ * of the time when several workers commit small transactions. This one polls every 0.2-4 ms (with
+ * jitter, so waiting processes do not retry in lockstep) until the busy timeout. */
+static int busy_wait(void *ctx, int count) {
+    el_registry *r = ctx;
+    double now = el_now();
+    if (count == 0) r->busy_since = now;
+    if ((now - r->busy_since) * 1000.0 >= (double)r->busy_ms) return 0;
+    int cap_us = count < 8 ? 200 << (count / 2) : 4000;
+    if (cap_us > 4000) cap_us = 4000;
+    r->jitter = r->jitter * 6364136223846793005ULL + 1442695040888963407ULL;
+    int us = cap_us / 2 + (int)((r->jitter >> 33) % (uint64_t)(cap_us / 2 + 1));
+    struct timespec ts = {0, (long)us * 1000L};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
+static bool is_busy(int rc) { return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED; }
+
+/* Runs fn inside BEGIN IMMEDIATE ... COMMIT. Retries the whole transaction while the registry is
+ * locked by another process (SQLite's busy handler already waits inside each call; this loop
+ * covers the busy results the handler does not see), up to the busy timeout. fn returns EL_OK or
+ * EL_ERR after reg_err()/el_err(); any error rolls back everything fn did. */
+typedef int (*tx_fn)(el_registry *r, void *ctx);
+
+static int with_write_tx(el_registry *r, const char *what, tx_fn fn, void *ctx) {
+    if (r->readonly) return el_err("%s: %s: the registry was opened read-only", r->path, what);
+    double deadline = el_now() + (double)r->busy_ms / 1000.0;
+    int backoff = 2;
+    for (;;) {
+        r->last_rc = SQLITE_OK;
+        int rc = sqlite3_exec(r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (rc == SQLITE_OK) {
+            int frc = fn(r, ctx);
+            if (frc == EL_OK) {
+                rc = sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+                while (is_busy(rc) && el_now() < deadline) { /* rollback journal: readers */
+                    sleep_ms(backoff);
+                    rc = sqlite3_exec(r->db, "COMMIT", NULL, NULL, NULL);
+                }
+                if (rc == SQLITE_OK) return EL_OK;
+                reg_err(r, rc, what);
+            }
+            int saved = r->last_rc;
+            char msg[4096];
+            snprintf(msg, sizeof msg, "%s", el_last_error());
+            if (!sqlite3_get_autocommit(r->db)) sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+            el_err("%s", msg);
+            if (!is_busy(saved) || el_now() >= deadline) return EL_ERR;
+        } else if (!is_busy(rc) || el_now() >= deadline) {
+            return reg_err(r, rc, what);
+        }
+        sleep_ms(backoff);
+        if (backoff < 100) backoff *= 2;
+    }
+}
+
+/* The shortest decimal that converts back to f through double -> float: thresholds and curve
+ * points read as 0.3 in the sqlite3 shell (and `WHERE threshold = 0.3` finds them), while
+ * (float)value gives the exact float back. */
+static double float_as_short_double(float f) {
+    if (!isfinite(f)) return (double)f;
+    char buf[32];
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
+        double d = strtod(buf, NULL);
+        if ((float)d == f) return d;
+    }
+    return (double)f;
+}
+
+/* ---- time, uuid, process identity ------------------------------------------------------------ */
+static void iso_now_ms(char out[32]) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char s[24];
+    strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 32, "%s.%03dZ", s, (int)(ts.tv_nsec / 1000000L));
+}
+
+static int random_bytes(uint8_t *b, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = getrandom(b + got, n - got, 0);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        got += (size_t)k;
+    }
+    if (got == n) return EL_OK;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return el_err("cannot read random bytes for a run id: /dev/urandom: %s", strerror(errno));
+    got = 0;
+    while (got < n) {
+        ssize_t k = read(fd, b + got, n - got);
+        if (k <= 0) {
+            if (k < 0 && errno == EINTR) continue;
+            close(fd);
+            return el_err("cannot read random bytes for a run id: /dev/urandom: %s",
+                          k < 0 ? strerror(errno) : "end of file");
+        }
+        got += (size_t)k;
+    }
+    close(fd);
+    return EL_OK;
+}
+
+static int uuid_v4(char out[37]) {
+    uint8_t b[16];
+    if (random_bytes(b, sizeof b)) return EL_ERR;
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* variant 10 */
+    static const char hex[] = "0123456789abcdef";
+    int o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[o] = 0;
+    return EL_OK;
+}
+
+static bool uuid_ok(const char *u) {
+    if (!u || strlen(u) != 36) return false;
+    for (int i = 0; i < 36; i++) {
+        char c = u[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') return false;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Process state and start time (clock ticks after boot) from /proc/PID/stat.
+ * 1 = exists, 0 = no such process, -1 = cannot tell. */
+static int proc_stat(int64_t pid, char *state, int64_t *start) {
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ESRCH) return 0;
+        return -1;
+    }
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return n == 0 ? 0 : -1;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the command name may contain spaces and parentheses */
+    if (!p || p[1] != ' ') return -1;
+    p += 2;
+    *state = *p;
+    /* after ')' come fields 3 (state) ... 22 (starttime) */
+    for (int field = 3; field < 22; field++) {
+        p = strchr(p, ' ');
+        if (!p) return -1;
+        p++;
+    }
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    if (end == p) return -1;
+    *start = v;
+    return 1;
+}
+
+static const char *boot_id(void) {
+    static char id[64];
+    if (!id[0]) {
+        int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t n = read(fd, id, sizeof id - 1);
+            close(fd);
+            if (n > 0) {
+                id[n] = 0;
+                id[strcspn(id, "\n")] = 0;
+            } else {
+                id[0] = 0;
+            }
+        }
+    }
+    return id;
+}
+
+typedef enum { PROC_ALIVE, PROC_GONE, PROC_REUSED, PROC_REBOOTED, PROC_UNKNOWN } proc_fate;
+
+static proc_fate process_fate(int64_t pid, bool has_start, int64_t start, const char *run_boot) {
+    const char *boot = boot_id();
+    if (run_boot && *run_boot && *boot && strcmp(run_boot, boot) != 0) return PROC_REBOOTED;
+    if (pid <= 0) return PROC_UNKNOWN;
+    char state = 0;
+    int64_t now_start = 0;
+    int e = proc_stat(pid, &state, &now_start);
+    if (e == 0) return PROC_GONE;
+    if (e < 0) { /* no /proc: ask the kernel whether the pid exists */
+        if (kill((pid_t)pid, 0) == -1 && errno == ESRCH) return PROC_GONE;
+        return PROC_UNKNOWN;
+    }
+    if (state == 'Z' || state == 'X') return PROC_GONE; /* exited, not yet reaped */
+    if (has_start && now_start != start) return PROC_REUSED;
+    return PROC_ALIVE;
+}
+
+/* ---- opening --------------------------------------------------------------------------------- */
+const char *el_registry_default_path(const char *option) {
+    if (option && *option) return option;
+    return el_env("EMOLAB_REGISTRY", "registry.db");
+}
+
+const char *el_registry_path(el_registry *r) { return r ? r->path : NULL; }
+struct sqlite3 *el_registry_db(el_registry *r) { return r ? r->db : NULL; }
+int32_t el_registry_schema_version(el_registry *r) { return r ? r->version : -1; }
+
+void el_registry_set_busy_timeout(el_registry *r, int32_t ms) {
+    if (!r) return;
+    r->busy_ms = ms < 0 ? 0 : ms;
+}
+
+void el_registry_close(el_registry *r) {
+    if (!r) return;
+    if (r->db) sqlite3_close_v2(r->db);
+    free(r->path);
+    free(r);
+}
+
+/* Reads one integer (first column of the first row); *found = whether there was a non-NULL row. */
+static int query_int(el_registry *r, const char *sql, int64_t *out, bool *found, const char *what) {
+    sqlite3_stmt *st;
+    if (prep(r, sql, &st)) return EL_ERR;
+    int rc = sqlite3_step(st);
+    *found = false;
+    if (rc == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            *out = sqlite3_column_int64(st, 0);
+            *found = true;
+        }
+        rc = SQLITE_DONE;
+    }
+    if (rc != SQLITE_DONE) {
+        reg_err(r, rc, what);
+        sqlite3_finalize(st);
+        return EL_ERR;
+    }
+    sqlite3_finalize(st);
+    return EL_OK;
+}
+
+/* What the file holds: *objects = schema objects that are not SQLite's own, *has_schema =
+ * whether emolab's version table is there. Any error here means "not a (healthy) database". */
+static int probe(el_registry *r, int64_t *objects, bool *has_schema) {
+    bool found;
+    if (query_int(r, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+                  objects, &found, "reading the schema"))
+        return EL_ERR;
+    int64_t n = 0;
+    if (query_int(r, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'emolab_schema'",
+                  &n, &found, "reading the schema"))
+        return EL_ERR;
+    *has_schema = n > 0;
+    return EL_OK;
+}
+
+static int read_version(el_registry *r, int32_t *version) {
+    int64_t v = 0;
+    bool found;
+    if (query_int(r, "SELECT max(version) FROM emolab_schema", &v, &found, "reading the schema version"))
+        return EL_ERR;
+    if (!found || v < 1 || v > INT32_MAX)
+        return el_err("%s: the emolab_schema table holds no valid version: the file is damaged (restore it "
+                      "from a backup)", r->path);
+    *version = (int32_t)v;
+    return EL_OK;
+}
+
+static int newer_error(el_registry *r, int32_t v) {
+    return el_err("%s has schema version %d, this emolab knows up to %d: upgrade emolab", r->path, (int)v,
+                  (int)el_registry_latest_version());
+}
+
+typedef struct {
+    int32_t from, to;
+} migrate_ctx;
+
+static int migrate_tx(el_registry *r, void *vctx) {
+    migrate_ctx *c = vctx;
+    int64_t objects = 0;
+    bool has_schema = false;
+    if (probe(r, &objects, &has_schema)) return EL_ERR;
+    const int32_t latest = el_registry_latest_version();
+    if (!has_schema) {
+        if (objects > 0)
+            return el_err("not an emolab registry: %s (no emolab schema table): it holds other tables, "
+                          "which emolab will not touch; choose another registry path",
+                          r->path);
+        if (exec_sql(r, EL_REGISTRY_SCHEMA_SQL, "creating the registry schema")) return EL_ERR;
+        int32_t v = 0;
+        if (read_version(r, &v)) return EL_ERR;
+        if (v != latest)
+            return el_err("%s: registry.db.sql creates schema version %d but registry.c's migrations end at "
+                          "%d: this emolab build is inconsistent (add the migration)",
+                          r->path, (int)v, (int)latest);
+        c->from = 0;
+        c->to = v;
+        return EL_OK;
+    }
+    int32_t v = 0;
+    if (read_version(r, &v)) return EL_ERR;
+    c->from = v;
+    if (v > latest) return newer_error(r, v);
+    for (int32_t i = 0; i < N_MIGRATIONS; i++) {
+        const reg_migration *m = &MIGRATIONS[i];
+        if (m->version <= v) continue;
+        if (!m->sql)
+            return el_err("%s: schema version %d has no upgrade step to %d: this emolab build is broken",
+                          r->path, (int)v, (int)m->version);
+        char what[96];
+        snprintf(what, sizeof what, "upgrading the schema to version %d", (int)m->version);
+        if (exec_sql(r, m->sql, what)) return EL_ERR;
+        sqlite3_stmt *st;
+        if (prep(r, "INSERT INTO emolab_schema (version, applied, description) VALUES (?, ?, ?)", &st))
+            return EL_ERR;
+        char now[32];
+        iso_now_ms(now);
+        sqlite3_bind_int(st, 1, m->version);
+        bind_text(st, 2, now);
+        bind_text(st, 3, m->description);
+        int e = step_done(r, st, what);
+        sqlite3_finalize(st);
+        if (e) return EL_ERR;
+        v = m->version;
+    }
+    c->to = v;
+    return EL_OK;
+}
+
+static int set_wal(el_registry *r) {
+    double deadline = el_now() + (double)r->busy_ms / 1000.0;
+    for (;;) {
+        sqlite3_stmt *st;
+        if (prep(r, "PRAGMA journal_mode=WAL", &st)) return EL_ERR;
+        int rc = sqlite3_step(st);
+        bool wal = rc == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+                   !strcmp((const char *)sqlite3_column_text(st, 0), "wal");
+        if (rc == SQLITE_ROW) rc = SQLITE_OK;
+        if (rc != SQLITE_OK) rc = sqlite3_reset(st);
+        sqlite3_finalize(st);
+        if (wal) return EL_OK;
+        if ((rc != SQLITE_OK && !is_busy(rc)) || el_now() >= deadline) {
+            if (rc != SQLITE_OK) return reg_err(r, rc, "switching to WAL mode");
+            return el_err("%s: cannot switch the registry to WAL mode: the registry must be on a local "
+                          "filesystem that supports shared memory (not NFS)", r->path);
+        }
+        sleep_ms(10);
+    }
+}
+
+static int configure(el_registry *r) {
+    sqlite3_extended_result_codes(r->db, 1);
+    r->jitter = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)(el_now() * 1e9);
+    sqlite3_busy_handler(r->db, busy_wait, r);
+    /* a registry from elsewhere is data, not code: no schema functions with side effects, no
+     * writable_schema tricks */
+    sqlite3_db_config(r->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL);
+    sqlite3_db_config(r->db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+    return exec_sql(r, "PRAGMA foreign_keys = ON", "enabling foreign keys");
+}
+
+el_registry *el_registry_open(const char *path, bool readonly) {
+    if (!path || !*path) {
+        el_err("no registry path given: pass --registry PATH or set EMOLAB_REGISTRY");
+        return NULL;
+    }
+    struct stat sb;
+    bool exists = stat(path, &sb) == 0;
+    if (exists && S_ISDIR(sb.st_mode)) {
+        el_err("%s is a directory, not a registry file: pass the path of the .db file", path);
+        return NULL;
+    }
+    if (readonly && !exists) {
+        el_err("%s: no such registry (%s): check the path, or create it by running an experiment "
+               "(`emolab run SPEC`); the registry is chosen with --registry or EMOLAB_REGISTRY",
+               path, strerror(errno));
+        return NULL;
+    }
+    if (exists && !S_ISREG(sb.st_mode)) {
+        el_err("%s is not a regular file: a registry is an SQLite database file", path);
+        return NULL;
+    }
+    if (!exists) {
+        char *dir = el_dirname(path);
+        struct stat db;
+        bool ok = stat(dir, &db) == 0 && S_ISDIR(db.st_mode);
+        if (!ok) el_err("%s: cannot create the registry: directory %s does not exist (create it first)", path, dir);
+        free(dir);
+        if (!ok) return NULL;
+    }
+
+    el_registry *r = xcalloc(1, sizeof *r);
+    r->path = xstrdup(path);
+    r->readonly = readonly;
+    r->busy_ms = DEFAULT_BUSY_MS;
+    int flags = readonly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    int rc = sqlite3_open_v2(path, &r->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        reg_err(r, rc, readonly ? "cannot open the registry read-only" : "cannot open the registry");
+        goto fail;
+    }
+    if (configure(r)) goto fail;
+
+    int64_t objects = 0;
+    bool has_schema = false;
+    if (probe(r, &objects, &has_schema)) {
+        int prc = r->last_rc & 0xff;
+        if (prc == SQLITE_NOTADB)
+            el_err("%s is not an SQLite database (file is not a database), so not an emolab registry: "
+                   "check the path (--registry / EMOLAB_REGISTRY)", path);
+        else if (prc == SQLITE_CORRUPT)
+            el_err("%s is a damaged SQLite database (%s): restore it from a backup, or try "
+                   "`sqlite3 %s .recover`", path, sqlite3_errmsg(r->db), path);
+        goto fail;
+    }
+    if (readonly) {
+        if (!has_schema) {
+            el_err("not an emolab registry: %s (no emolab schema table): check the path "
+                   "(--registry / EMOLAB_REGISTRY)", path);
+            goto fail;
+        }
+        if (read_version(r, &r->version)) goto fail;
+        if (r->version > el_registry_latest_version()) {
+            newer_error(r, r->version);
+            goto fail;
+        }
+        if (r->version < el_registry_latest_version()) {
+            el_err("%s has schema version %d, older than this emolab's %d: open it once read-write "
+                   "(any emolab command that records runs upgrades it) and retry",
+                   path, (int)r->version, (int)el_registry_latest_version());
+            goto fail;
+        }
+        return r;
+    }
+
+    /* read-write: never touch a file that is something else, nor one from a newer emolab */
+    if (!has_schema && objects > 0) {
+        el_err("not an emolab registry: %s (no emolab schema table): it holds other tables, which "
+               "emolab will not touch; choose another registry path", path);
+        goto fail;
+    }
+    if (has_schema) {
+        int32_t v = 0;
+        if (read_version(r, &v)) goto fail;
+        if (v > el_registry_latest_version()) {
+            newer_error(r, v);
+            goto fail;
+        }
+    }
+    if (set_wal(r)) goto fail;
+    bool need_schema = !has_schema;
+    if (has_schema) {
+        int32_t v = 0;
+        if (read_version(r, &v)) goto fail;
+        need_schema = v < el_registry_latest_version();
+        r->version = v;
+    }
+    /* NORMAL in WAL mode: commits survive a killed process; el_run_finish switches to FULL for
+     * its own commit so that results also survive a power loss. */
+    if (exec_sql(r, "PRAGMA synchronous = NORMAL", "setting synchronous")) goto fail;
+    if (need_schema) { /* the common case (current schema) takes no write lock */
+        migrate_ctx mc = {0, 0};
+        if (with_write_tx(r, "creating or upgrading the schema", migrate_tx, &mc)) goto fail;
+        r->version = mc.to;
+    }
+    if (el_registry_recover(r) < 0) goto fail;
+    return r;
+
+fail:
+    el_registry_close(r);
+    return NULL;
+}
+
+/* ---- recovery of runs whose process died ----------------------------------------------------- */
+typedef struct {
+    int marked;
+} recover_ctx;
+
+static int recover_tx(el_registry *r, void *vctx) {
+    recover_ctx *c = vctx;
+    c->marked = 0;
+    sqlite3_stmt *sel, *upd;
+    if (prep(r, "SELECT uuid, pid, pid_start, boot_id FROM runs WHERE status = 'running' AND host = ?", &sel))
+        return EL_ERR;
+    if (prep(r, "UPDATE runs SET status = 'interrupted', finished = ?, error = ? "
+                "WHERE uuid = ? AND status = 'running'", &upd)) {
+        sqlite3_finalize(sel);
+        return EL_ERR;
+    }
+    bind_text(sel, 1, el_hostname());
+    int rc, err = EL_OK;
+    char now[32];
+    iso_now_ms(now);
+    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+        const char *uuid = (const char *)sqlite3_column_text(sel, 0);
+        int64_t pid = sqlite3_column_int64(sel, 1);
+        bool has_start = sqlite3_column_type(sel, 2) != SQLITE_NULL;
+        int64_t start = sqlite3_column_int64(sel, 2);
+        const char *boot = (const char *)sqlite3_column_text(sel, 3);
+        proc_fate f = process_fate(pid, has_start, start, boot);
+        if (f == PROC_ALIVE || f == PROC_UNKNOWN || !uuid) continue;
+        char *why = el_printf("interrupted: the process (pid %lld on %s) %s without recording a result; "
+                              "noticed by pid %lld at %s",
+                              (long long)pid, el_hostname(),
+                              f == PROC_GONE     ? "ended"
+                              : f == PROC_REUSED ? "ended (its pid now belongs to another process)"
+                                                 : "ended when the machine restarted",
+                              (long long)getpid(), now);
+        bind_text(upd, 1, now);
+        bind_text(upd, 2, why);
+        bind_text(upd, 3, uuid);
+        free(why);
+        if ((err = step_done(r, upd, "marking an interrupted run"))) break;
+        c->marked += sqlite3_changes(r->db);
+    }
+    if (!err && rc != SQLITE_DONE) err = reg_err(r, rc, "looking for interrupted runs");
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    return err;
+}
+
+int el_registry_recover(el_registry *r) {
+    if (!r) return el_err("el_registry_recover: no registry");
+    if (r->readonly) return 0; /* read-only opens never write */
+    /* cheap read first: most opens find nothing to do and need no write lock */
+    sqlite3_stmt *st;
+    if (prep(r, "SELECT pid, pid_start, boot_id FROM runs WHERE status = 'running' AND host = ?", &st))
+        return EL_ERR;
+    bind_text(st, 1, el_hostname());
+    bool any = false;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        proc_fate f = process_fate(sqlite3_column_int64(st, 0), sqlite3_column_type(st, 1) != SQLITE_NULL,
+                                   sqlite3_column_int64(st, 1), (const char *)sqlite3_column_text(st, 2));
+        if (f != PROC_ALIVE && f != PROC_UNKNOWN) any = true;
+    }
+    if (rc != SQLITE_DONE) {
+        reg_err(r, rc, "looking for interrupted runs");
+        sqlite3_finalize(st);
+        return EL_ERR;
+    }
+    sqlite3_finalize(st);
+    if (!any) return 0;
+    recover_ctx c = {0};
+    if (with_write_tx(r, "marking interrupted runs", recover_tx, &c)) return EL_ERR;
+    return c.marked;
+}
+
+/* ---- run writes ------------------------------------------------------------------------------ */
+/* Inside a write transaction: the run must exist and not be final. */
+static int check_writable(el_registry *r, const char *uuid, const char *what) {
+    sqlite3_stmt *st;
+    if (prep(r, "SELECT status FROM runs WHERE uuid = ?", &st)) return EL_ERR;
+    bind_text(st, 1, uuid);
+    int rc = sqlite3_step(st);
+    int out = EL_OK;
+    if (rc == SQLITE_ROW) {
+        const char *s = (const char *)sqlite3_column_text(st, 0);
+        if (status_is_final(s))
+            out = el_err("%s: %s: run %s is already %s, and a finished, failed or stopped run is final "
+                         "(start a new run instead)", r->path, what, uuid, s);
+    } else if (rc == SQLITE_DONE) {
+        out = el_err("%s: %s: no run %s in this registry (was it recorded in another registry? check "
+                     "--registry / EMOLAB_REGISTRY)", r->path, what, uuid);
+    } else {
+        out = reg_err(r, rc, what);
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+static int check_args(el_registry *r, const char *uuid, const char *fn) {
+    if (!r) return el_err("%s: no registry (open one with el_registry_open)", fn);
+    if (r->readonly)
+        return el_err("%s: %s: the registry was opened read-only (open it read-write to record runs)", r->path, fn);
+    if (!uuid_ok(uuid))
+        return el_err("%s: %s: '%s' is not a run id (36-character uuid)", r->path, fn, uuid ? uuid : "(null)");
+    return EL_OK;
+}
+
+typedef struct {
+    const el_run_info *info;
+    const char *uuid;
+    int64_t pid, pid_start;
+    bool has_start;
+} begin_ctx;
+
+static int begin_tx(el_registry *r, void *vctx) {
+    begin_ctx *c = vctx;
+    const el_run_info *in = c->info;
+    char now[32];
+    iso_now_ms(now);
+    sqlite3_stmt *st;
+    if (prep(r,
+             "INSERT INTO runs (uuid, name, owner, kind, status, created, started, config_json, config_hash,"
+             " git_commit, host, pid, pid_start, boot_id, seed, data_variant, sweep_id, run_dir, spec_file)"
+             " VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+             &st))
+        return EL_ERR;
+    bind_text(st, 1, c->uuid);
+    bind_text(st, 2, in->name);
+    bind_text(st, 3, in->owner ? in->owner : "");
+    bind_text(st, 4, in->kind && *in->kind ? in->kind : "single");
+    bind_text(st, 5, now);
+    bind_text(st, 6, in->config_json);
+    bind_text(st, 7, in->config_hash);
+    bind_text(st, 8, in->git_commit ? in->git_commit : EMOLAB_GIT_COMMIT);
+    bind_text(st, 9, el_hostname());
+    sqlite3_bind_int64(st, 10, c->pid);
+    if (c->has_start) sqlite3_bind_int64(st, 11, c->pid_start);
+    else sqlite3_bind_null(st, 11);
+    bind_text(st, 12, *boot_id() ? boot_id() : NULL);
+    sqlite3_bind_int64(st, 13, in->seed);
+    bind_text(st, 14, in->data_variant);
+    bind_text(st, 15, in->sweep_id);
+    bind_text(st, 16, in->run_dir);
+    bind_text(st, 17, in->spec_file);
+    int e = step_done(r, st, "recording the new run");
+    sqlite3_finalize(st);
+    if (e) return EL_ERR;
+    if (in->n_params <= 0) return EL_OK;
+    if (prep(r, "INSERT INTO params (run, key, value) VALUES (?, ?, ?)", &st)) return EL_ERR;
+    for (int32_t i = 0; i < in->n_params && !e; i++) {
+        bind_text(st, 1, c->uuid);
+        bind_text(st, 2, in->param_keys[i]);
+        bind_text(st, 3, in->param_values[i]);
+        if ((e = step_done(r, st, "recording the run's parameters")))
+            el_err_prefix("parameter %s = %s", in->param_keys[i], in->param_values[i]);
+    }
+    sqlite3_finalize(st);
+    return e;
+}
+
+int el_run_begin(el_registry *r, const el_run_info *info, char uuid[37]) {
+    if (uuid) uuid[0] = 0;
+    if (!r) return el_err("el_run_begin: no registry (open one with el_registry_open)");
+    if (r->readonly) return el_err("%s: cannot record a run: the registry was opened read-only", r->path);
+    if (!info || !uuid) return el_err("%s: el_run_begin: no run info", r->path);
+    if (!info->name) return el_err("%s: cannot record a run without a name", r->path);
+    if (!info->config_hash || !*info->config_hash)
+        return el_err("%s: cannot record run '%s': no config hash", r->path, info->name);
+    if (!info->config_json) return el_err("%s: cannot record run '%s': no resolved config", r->path, info->name);
+    json_error_t jerr;
+    json_t *j = json_loads(info->config_json, JSON_DECODE_ANY, &jerr);
+    if (!j)
+        return el_err("%s: cannot record run '%s': the resolved config is not valid JSON (%d:%d: %s)", r->path,
+                      info->name, jerr.line, jerr.column, jerr.text);
+    json_decref(j);
+    if (info->kind && *info->kind && !el_streq(info->kind, "single") && !el_streq(info->kind, "ensemble"))
+        return el_err("%s: cannot record run '%s': kind '%s' is not single or ensemble", r->path, info->name,
+                      info->kind);
+    if (info->n_params < 0 || (info->n_params > 0 && (!info->param_keys || !info->param_values)))
+        return el_err("%s: cannot record run '%s': bad parameter list (%d)", r->path, info->name,
+                      (int)info->n_params);
+    for (int32_t i = 0; i < info->n_params; i++) {
+        if (!info->param_keys[i] || !*info->param_keys[i] || !info->param_values[i])
+            return el_err("%s: cannot record run '%s': parameter %d has no key or value", r->path, info->name,
+                          (int)i);
+        j = json_loads(info->param_values[i], JSON_DECODE_ANY, &jerr);
+        if (!j)
+            return el_err("%s: cannot record run '%s': parameter %s: '%s' is not JSON text (%s)", r->path,
+                          info->name, info->param_keys[i], info->param_values[i], jerr.text);
+        json_decref(j);
+    }
+
+    begin_ctx c = {.info = info, .pid = (int64_t)getpid()};
+    char state;
+    c.has_start = proc_stat(c.pid, &state, &c.pid_start) == 1;
+    char id[37];
+    for (int attempt = 0;; attempt++) {
+        if (uuid_v4(id)) return el_err_prefix("%s", r->path);
+        c.uuid = id;
+        if (with_write_tx(r, "recording a new run", begin_tx, &c) == EL_OK) break;
+        /* a uuid collision (2^-122) would be a PRIMARY KEY failure: draw again once */
+        if ((r->last_rc & 0xff) != SQLITE_CONSTRAINT || attempt > 0) return EL_ERR;
+        if (!strstr(el_last_error(), "runs.uuid")) return EL_ERR;
+    }
+    memcpy(uuid, id, 37);
+    return EL_OK;
+}
+
+/* ---- data ------------------------------------------------------------------------------------- */
+typedef struct {
+    const char *uuid;
+    const el_dataset *d;
+} data_ctx;
+
+static char *label_counts_json(const el_dataset *d, const el_split *s) {
+    json_t *o = json_object();
+    int32_t k = s->n_labels;
+    if (k < 0 || k > EL_MAX_LABELS) k = 0;
+    int64_t cnt[EL_MAX_LABELS] = {0};
+    if (s->y && s->n > 0)
+        for (int64_t i = 0; i < s->n; i++)
+            for (int32_t j = 0; j < k; j++) cnt[j] += s->y[i * k + j] != 0;
+    for (int32_t j = 0; j < k; j++) {
+        char idx[16];
+        snprintf(idx, sizeof idx, "%d", (int)j);
+        const char *name = j < d->labels.n && d->labels.names[j] ? d->labels.names[j] : idx;
+        json_object_set_new(o, name, json_integer(cnt[j]));
+    }
+    char *txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    char *out = xstrdup(txt ? txt : "{}");
+    free(txt);
+    return out;
+}
+
+static int put_source(el_registry *r, sqlite3_stmt *st, const char *uuid, const char *split, int idx,
+                      const el_source_stats *s) {
+    if (!s->path) return EL_OK;
+    bind_text(st, 1, uuid);
+    bind_text(st, 2, split);
+    sqlite3_bind_int(st, 3, idx);
+    bind_text(st, 4, s->path);
+    bind_text(st, 5, s->sha256);
+    sqlite3_bind_int64(st, 6, s->rows_read);
+    sqlite3_bind_int64(st, 7, s->rows_kept);
+    sqlite3_bind_int64(st, 8, s->rows_dropped_unmapped);
+    sqlite3_bind_int64(st, 9, s->rows_dropped_overlap);
+    return step_done(r, st, "recording a data source");
+}
+
+static int data_tx(el_registry *r, void *vctx) {
+    data_ctx *c = vctx;
+    const el_dataset *d = c->d;
+    if (check_writable(r, c->uuid, "recording data facts")) return EL_ERR;
+    sqlite3_stmt *st;
+    if (prep(r, "DELETE FROM data_sources WHERE run = ?", &st)) return EL_ERR;
+    bind_text(st, 1, c->uuid);
+    int e = step_done(r, st, "replacing data facts");
+    sqlite3_finalize(st);
+    if (e) return EL_ERR;
+    if (prep(r, "INSERT OR REPLACE INTO data (run, split, fingerprint, rows, dropped_overlap, label_counts)"
+                " VALUES (?, ?, ?, ?, ?, ?)", &st))
+        return EL_ERR;
+    const char *names[3] = {"train", "val", "test"};
+    const el_split *splits[3] = {&d->train, &d->val, &d->test};
+    for (int i = 0; i < 3 && !e; i++) {
+        char *counts = label_counts_json(d, splits[i]);
+        bind_text(st, 1, c->uuid);
+        bind_text(st, 2, names[i]);
+        bind_text(st, 3, splits[i]->fingerprint);
+        sqlite3_bind_int64(st, 4, splits[i]->n);
+        sqlite3_bind_int64(st, 5, i == 0 ? d->n_dropped_overlap : 0);
+        bind_text(st, 6, counts);
+        e = step_done(r, st, "recording data facts");
+        free(counts);
+    }
+    sqlite3_finalize(st);
+    if (e) return EL_ERR;
+    if (prep(r, "INSERT INTO data_sources (run, split, idx, path, sha256, rows_read, rows_kept,"
+                " rows_dropped_unmapped, rows_dropped_overlap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", &st))
+        return EL_ERR;
+    for (int32_t i = 0; i < d->n_train_src && !e; i++) e = put_source(r, st, c->uuid, "train", i, &d->train_src[i]);
+    if (!e) e = put_source(r, st, c->uuid, "val", 0, &d->val_src);
+    if (!e) e = put_source(r, st, c->uuid, "test", 0, &d->test_src);
+    sqlite3_finalize(st);
+    return e;
+}
+
+int el_run_set_data(el_registry *r, const char *uuid, const el_dataset *data) {
+    if (check_args(r, uuid, "el_run_set_data")) return EL_ERR;
+    if (!data) return el_err("%s: el_run_set_data: no data", r->path);
+    if (data->n_train_src < 0 || data->n_train_src > EL_MAX_SOURCES)
+        return el_err("%s: el_run_set_data: %d train sources (at most %d)", r->path, (int)data->n_train_src,
+                      EL_MAX_SOURCES);
+    const el_split *splits[3] = {&data->train, &data->val, &data->test};
+    for (int i = 0; i < 3; i++)
+        if (splits[i]->n > 0 && splits[i]->y && (splits[i]->n_labels < 0 || splits[i]->n_labels > EL_MAX_LABELS))
+            return el_err("%s: el_run_set_data: a split has %d labels (at most %d)", r->path,
+                          (int)splits[i]->n_labels, EL_MAX_LABELS);
+    data_ctx c = {uuid, data};
+    return with_write_tx(r, "recording data facts", data_tx, &c);
+}
+
+/* ---- epochs ----------------------------------------------------------------------------------- */
+typedef struct {
+    const char *uuid;
+    const el_epoch_row *row;
+} epoch_ctx;
+
+static int epoch_tx(el_registry *r, void *vctx) {
+    epoch_ctx *c = vctx;
+    const el_epoch_row *e = c->row;
+    if (check_writable(r, c->uuid, "recording an epoch")) return EL_ERR;
+    sqlite3_stmt *st;
+    if (prep(r, "INSERT OR REPLACE INTO epochs (run, epoch, train_loss, val_loss, val_weighted_f1, val_macro_f1,"
+                " val_micro_f1, lr, seconds, samples_per_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st))
+        return EL_ERR;
+    bind_text(st, 1, c->uuid);
+    sqlite3_bind_int(st, 2, e->epoch);
+    bind_real(st, 3, e->train_loss);
+    bind_real(st, 4, e->val_loss);
+    bind_real(st, 5, e->val_weighted_f1);
+    bind_real(st, 6, e->val_macro_f1);
+    bind_real(st, 7, e->val_micro_f1);
+    bind_real(st, 8, e->lr);
+    bind_real(st, 9, e->seconds);
+    bind_real(st, 10, e->samples_per_s);
+    int err = step_done(r, st, "recording an epoch");
+    sqlite3_finalize(st);
+    if (err) return EL_ERR;
+    if (prep(r, "UPDATE runs SET epochs_run = max(epochs_run, ?) WHERE uuid = ?", &st)) return EL_ERR;
+    sqlite3_bind_int(st, 1, e->epoch);
+    bind_text(st, 2, c->uuid);
+    err = step_done(r, st, "recording an epoch");
+    sqlite3_finalize(st);
+    return err;
+}
+
+int el_run_epoch(el_registry *r, const char *uuid, const el_epoch_row *row) {
+    if (check_args(r, uuid, "el_run_epoch")) return EL_ERR;
+    if (!row) return el_err("%s: el_run_epoch: no epoch row", r->path);
+    if (row->epoch < 1) return el_err("%s: el_run_epoch: epoch %d (epochs count from 1)", r->path, (int)row->epoch);
+    epoch_ctx c = {uuid, row};
+    return with_write_tx(r, "recording an epoch", epoch_tx, &c);
+}
+
+/* ---- finish ------------------------------------------------------------------------------------ */
+typedef struct {
+    const char *uuid;
+    const el_run_result *res;
+} finish_ctx;
+
+static const char *label_name(const el_run_result *res, int32_t j, char buf[16]) {
+    if (res->label_names && j < res->n_labels && res->label_names[j]) return res->label_names[j];
+    snprintf(buf, 16, "%d", (int)j);
+    return buf;
+}
+
+static int put_metric(el_registry *r, sqlite3_stmt *st, const char *uuid, const char *split,
+                      const char *name, double v) {
+    bind_text(st, 1, uuid);
+    bind_text(st, 2, split);
+    bind_text(st, 3, name);
+    bind_real(st, 4, v);
+    return step_done(r, st, "recording metrics");
+}
+
+static int put_split_metrics(el_registry *r, const char *uuid, const el_run_result *res, const el_split_metrics *sm) {
+    const el_metrics *m = sm->m;
+    sqlite3_stmt *st;
+    if (prep(r, "INSERT OR REPLACE INTO metrics (run, split, name, value) VALUES (?, ?, ?, ?)", &st)) return EL_ERR;
+    struct {
+        const char *name;
+        double v;
+    } vals[] = {
+        {"weighted_f1", m->weighted_f1},       {"macro_f1", m->macro_f1},
+        {"micro_f1", m->micro_f1},             {"samples_f1", m->samples_f1},
+        {"weighted_precision", m->weighted_precision}, {"weighted_recall", m->weighted_recall},
+        {"macro_precision", m->macro_precision},       {"macro_recall", m->macro_recall},
+        {"micro_precision", m->micro_precision},       {"micro_recall", m->micro_recall},
+        {"samples_precision", m->samples_precision},   {"samples_recall", m->samples_recall},
+        {"rows", (double)m->n_rows},           {"support", (double)m->support},
+    };
+    int e = EL_OK;
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0] && !e; i++)
+        e = put_metric(r, st, uuid, sm->split, vals[i].name, vals[i].v);
+    sqlite3_finalize(st);
+    if (e) return EL_ERR;
+    if (prep(r, "INSERT OR REPLACE INTO class_metrics (run, split, label, label_idx, precision, recall, f1,"
+                " support, tp, fp, fn) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st))
+        return EL_ERR;
+    for (int32_t j = 0; j < m->n_labels && !e; j++) {
+        char buf[16];
+        const el_class_metrics *c = &m->cls[j];
+        bind_text(st, 1, uuid);
+        bind_text(st, 2, sm->split);
+        bind_text(st, 3, label_name(res, j, buf));
+        sqlite3_bind_int(st, 4, j);
+        bind_real(st, 5, c->precision);
+        bind_real(st, 6, c->recall);
+        bind_real(st, 7, c->f1);
+        sqlite3_bind_int64(st, 8, c->support);
+        sqlite3_bind_int64(st, 9, c->tp);
+        sqlite3_bind_int64(st, 10, c->fp);
+        sqlite3_bind_int64(st, 11, c->fn);
+        e = step_done(r, st, "recording class metrics");
+    }
+    sqlite3_finalize(st);
+    return e;
+}
+
+static int finish_tx(el_registry *r, void *vctx) {
+    finish_ctx *c = vctx;
+    const el_run_result *res = c->res;
+    if (check_writable(r, c->uuid, "recording the result")) return EL_ERR;
+    sqlite3_stmt *st;
+    /* an interrupted run completed later: what an earlier call recorded is replaced */
+    static const char *const clear[] = {
+        "DELETE FROM metrics WHERE run = ?", "DELETE FROM class_metrics WHERE run = ?",
+        "DELETE FROM thresholds WHERE run = ?", "DELETE FROM threshold_curve WHERE run = ?"};
+    for (size_t i = 0; i < sizeof clear / sizeof clear[0]; i++) {
+        if (prep(r, clear[i], &st)) return EL_ERR;
+        bind_text(st, 1, c->uuid);
+        int e = step_done(r, st, "recording the result");
+        sqlite3_finalize(st);
+        if (e) return EL_ERR;
+    }
+    /* rows first: once the status is final, the schema refuses anything more for the run */
+    for (int32_t i = 0; i < res->n_metrics; i++)
+        if (put_split_metrics(r, c->uuid, res, &res->metrics[i])) return EL_ERR;
+    int e = EL_OK;
+    if (res->thresholds && res->n_labels > 0) {
+        if (prep(r, "INSERT OR REPLACE INTO thresholds (run, label, label_idx, value) VALUES (?, ?, ?, ?)", &st))
+            return EL_ERR;
+        for (int32_t j = 0; j < res->n_labels && !e; j++) {
+            char buf[16];
+            bind_text(st, 1, c->uuid);
+            bind_text(st, 2, label_name(res, j, buf));
+            sqlite3_bind_int(st, 3, j);
+            sqlite3_bind_double(st, 4, isfinite(res->thresholds[j]) ? float_as_short_double(res->thresholds[j]) : 0.5);
+            e = step_done(r, st, "recording thresholds");
+        }
+        sqlite3_finalize(st);
+        if (e) return EL_ERR;
+    }
+    if (res->n_thr_curve > 0) {
+        if (prep(r, "INSERT OR REPLACE INTO threshold_curve (run, threshold, val_weighted_f1) VALUES (?, ?, ?)", &st))
+            return EL_ERR;
+        for (int32_t i = 0; i < res->n_thr_curve && !e; i++) {
+            if (!isfinite(res->thr_curve_x[i])) continue;
+            bind_text(st, 1, c->uuid);
+            sqlite3_bind_double(st, 2, float_as_short_double(res->thr_curve_x[i]));
+            bind_real(st, 3, float_as_short_double(res->thr_curve_val_f1[i]));
+            e = step_done(r, st, "recording the threshold curve");
+        }
+        sqlite3_finalize(st);
+        if (e) return EL_ERR;
+    }
+    char now[32];
+    iso_now_ms(now);
+    if (prep(r, "UPDATE runs SET status = ?, error = ?, finished = ?, best_epoch = ?,"
+                " epochs_run = CASE WHEN ? > 0 THEN ? ELSE epochs_run END, train_seconds = ? WHERE uuid = ?", &st))
+        return EL_ERR;
+    bind_text(st, 1, res->status);
+    bind_text(st, 2, el_streq(res->status, "finished") ? res->error
+                     : res->error                      ? res->error
+                                                       : "no reason given");
+    bind_text(st, 3, now);
+    if (res->best_epoch > 0) sqlite3_bind_int(st, 4, res->best_epoch);
+    else sqlite3_bind_null(st, 4);
+    sqlite3_bind_int(st, 5, res->epochs_run);
+    sqlite3_bind_int(st, 6, res->epochs_run);
+    bind_real(st, 7, res->train_seconds);
+    bind_text(st, 8, c->uuid);
+    e = step_done(r, st, "recording the result");
+    sqlite3_finalize(st);
+    return e;
+}
+
+int el_run_finish(el_registry *r, const char *uuid, const el_run_result *res) {
+    if (check_args(r, uuid, "el_run_finish")) return EL_ERR;
+    if (!res) return el_err("%s: el_run_finish: no result for run %s", r->path, uuid);
+    if (!el_streq(res->status, "finished") && !el_streq(res->status, "failed") &&
+        !el_streq(res->status, "interrupted") && !el_streq(res->status, "stopped"))
+        return el_err("%s: el_run_finish: run %s: status '%s' is not finished, failed, interrupted or stopped",
+                      r->path, uuid, res->status ? res->status : "(null)");
+    if (res->n_labels < 0 || res->n_labels > EL_MAX_LABELS)
+        return el_err("%s: el_run_finish: run %s: %d labels (at most %d)", r->path, uuid, (int)res->n_labels,
+                      EL_MAX_LABELS);
+    if (res->n_metrics < 0 || (res->n_metrics > 0 && !res->metrics))
+        return el_err("%s: el_run_finish: run %s: bad metrics list", r->path, uuid);
+    for (int32_t i = 0; i < res->n_metrics; i++) {
+        const el_split_metrics *sm = &res->metrics[i];
+        if (!sm->split || !*sm->split || !sm->m)
+            return el_err("%s: el_run_finish: run %s: metrics entry %d has no split name or values", r->path,
+                          uuid, (int)i);
+        if (sm->m->n_labels < 0 || sm->m->n_labels > EL_MAX_LABELS)
+            return el_err("%s: el_run_finish: run %s: %s metrics have %d labels", r->path, uuid, sm->split,
+                          (int)sm->m->n_labels);
+    }
+    if (res->n_thr_curve < 0 || (res->n_thr_curve > 0 && (!res->thr_curve_x || !res->thr_curve_val_f1)))
+        return el_err("%s: el_run_finish: run %s: bad threshold curve", r->path, uuid);
+    finish_ctx c = {uuid, res};
+    /* the commit that records a result is also made durable against power loss */
+    exec_sql(r, "PRAGMA synchronous = FULL", "setting synchronous");
+    int e = with_write_tx(r, "recording the result", finish_tx, &c);
+    char msg[4096];
+    snprintf(msg, sizeof msg, "%s", el_last_error());
+    exec_sql(r, "PRAGMA synchronous = NORMAL", "setting synchronous");
+    if (e) el_err("%s", msg);
+    return e;
+}
+
+/* ---- artifacts -------------------------------------------------------------------------------- */
+typedef struct {
+    const char *uuid, *kind, *path, *sha256;
+    int64_t bytes;
+} artifact_ctx;
+
+static int artifact_tx(el_registry *r, void *vctx) {
+    artifact_ctx *c = vctx;
+    if (check_writable(r, c->uuid, "recording an artifact")) return EL_ERR;
+    char now[32];
+    iso_now_ms(now);
+    sqlite3_stmt *st;
+    if (prep(r, "INSERT OR REPLACE INTO artifacts (run, kind, path, sha256, bytes, created) VALUES (?, ?, ?, ?, ?, ?)",
+             &st))
+        return EL_ERR;
+    bind_text(st, 1, c->uuid);
+    bind_text(st, 2, c->kind);
+    bind_text(st, 3, c->path);
+    bind_text(st, 4, c->sha256 && *c->sha256 ? c->sha256 : NULL);
+    if (c->bytes >= 0) sqlite3_bind_int64(st, 5, c->bytes);
+    else sqlite3_bind_null(st, 5);
+    bind_text(st, 6, now);
+    int e = step_done(r, st, "recording an artifact");
+    sqlite3_finalize(st);
+    return e;
+}
+
+int el_run_artifact(el_registry *r, const char *uuid, const char *kind, const char *path,
+                    const char *sha256, int64_t bytes) {
+    if (check_args(r, uuid, "el_run_artifact")) return EL_ERR;
+    if (!kind || !*kind || !path || !*path)
+        return el_err("%s: el_run_artifact: run %s: an artifact needs a kind and a path", r->path, uuid);
+    artifact_ctx c = {uuid, kind, path, sha256, bytes};
+    return with_write_tx(r, "recording an artifact", artifact_tx, &c);
+}
+
+/* ---- queries ---------------------------------------------------------------------------------- */
+int el_registry_find_finished(el_registry *r, const char *config_hash, char uuid[37]) {
+    if (uuid) uuid[0] = 0;
+    if (!r || !uuid) return el_err("el_registry_find_finished: no registry");
+    if (!config_hash || !*config_hash) return el_err("%s: el_registry_find_finished: no config hash", r->path);
+    sqlite3_stmt *st;
+    if (prep(r, "SELECT uuid FROM runs WHERE config_hash = ? AND status = 'finished'"
+                " ORDER BY finished DESC, uuid LIMIT 1", &st))
+        return EL_ERR;
+    bind_text(st, 1, config_hash);
+    int rc = sqlite3_step(st), out = 0;
+    if (rc == SQLITE_ROW) {
+        const char *u = (const char *)sqlite3_column_text(st, 0);
+        if (u && strlen(u) == 36) {
+            memcpy(uuid, u, 37);
+            out = 1;
+        }
+    } else if (rc != SQLITE_DONE) {
+        out = reg_err(r, rc, "looking for a finished run with the same config");
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+int el_run_get_status(el_registry *r, const char *uuid, char status[16]) {
+    if (status) status[0] = 0;
+    if (!r || !status) return el_err("el_run_get_status: no registry");
+    if (!uuid_ok(uuid)) return el_err("%s: '%s' is not a run id (36-character uuid)", r->path, uuid ? uuid : "(null)");
+    sqlite3_stmt *st;
+    if (prep(r, "SELECT status FROM runs WHERE uuid = ?", &st)) return EL_ERR;
+    bind_text(st, 1, uuid);
+    int rc = sqlite3_step(st), out = 0;
+    if (rc == SQLITE_ROW) {
+        snprintf(status, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+        out = 1;
+    } else if (rc != SQLITE_DONE) {
+        out = reg_err(r, rc, "reading a run's status");
+    }
+    sqlite3_finalize(st);
+    return out;
+}

@@ -219,7 +219,7 @@ static const char *closest_choice(const char *choices, const char *v, char *out,
         size_t len = bar ? (size_t)(bar - p) : strlen(p);
         char c[128];
         snprintf(c, sizeof c, "%.*s", (int)(len < 127 ? len : 127), p);
-        int32_t d = edit_distance(v, c);
+        int32_t d = strcasecmp(v, c) == 0 ? 0 : edit_distance(v, c); /* GELU -> gelu */
         if (d < best) {
             best = d;
             snprintf(out, cap, "%s", c);
@@ -904,7 +904,7 @@ static int64_t node_int(const el_node *n) {
 
 /* A node's own position, or (for a default) the position of its section. */
 static const el_node *placed(const el_node *n, const el_node *section) {
-    return n && n->line > 0 ? n : section;
+    return n && n->file ? n : section; /* defaults have no file */
 }
 
 static void cross_checks(vctx *v) {
@@ -1196,7 +1196,9 @@ static const schema_key *find_row(const char *path) {
 }
 
 const char *el_spec_path_type(const char *dotted) {
-    if (!dotted || !*dotted || strlen(dotted) > 400) return NULL;
+    if (!dotted || !*dotted || strlen(dotted) > 400 || dotted[0] == '.' || strstr(dotted, "..") ||
+        dotted[strlen(dotted) - 1] == '.')
+        return NULL;
     char store[512];
     snprintf(store, sizeof store, "%s", dotted);
     /* "a[1].b" -> "a.1.b" */

@@ -82,10 +82,13 @@ static const schema_key SCHEMA[] = {
     {"source.text", K_STRING, "=text", .help = "text column. Default: ru_text for goemotions, text otherwise"},
     {"source.labels", K_STRING, "labels", .help = "goemotions: the column holding the id list"},
     {"source.id", K_STRING, "\"\"", .help = "row id column (\"\" = the id column when present, else file:row)"},
-    {"source.map", K_STRING, "=format",
-     .help = "section of the label set's map to use. Default: the source's format"},
-    {"source.enthusiasm", K_ENUM, "drop", "drop|joy|surprise",
-     .help = "izard: what enthusiasm becomes (drop = dropped; rows left without a label are dropped)"},
+    {"source.map", K_STRING, "=map",
+     .help = "label map of the label set to read this source with (\"\" = none: columns named "
+             "as the labels). Default: goemotions / izard for those formats, \"\" for columns"},
+    {"source.enthusiasm", K_ENUM, "=enthusiasm", "drop|joy|surprise",
+     .help = "what the source label enthusiasm becomes (drop = ignored; rows left without a label "
+             "are dropped); only for maps with that label. Default: drop for izard, \"\" (no "
+             "rule) otherwise"},
     {"source.neutral", K_ENUM, "=neutral", "keep|clear_if_emotion",
      .help = "clear_if_emotion: unset neutral where an emotion is set. Default: clear_if_emotion "
              "for izard, keep otherwise"},
@@ -119,7 +122,7 @@ static const schema_key SCHEMA[] = {
      .help = "groups of group norm (must divide every hidden size)"},
     {"head.residual", K_BOOL, "false",
      .help = "residual connections around hidden layers whose input and output sizes match"},
-    {"head.heads", K_INT, "1", RANGE('[', 1, 64, ']'), .help = "parallel heads combined by head.meta"},
+    {"head.heads", K_INT, "1", RANGE('[', 1, 16, ']'), .help = "parallel heads combined by head.meta"},
     {"head.meta", K_ENUM, "linear", "linear|mean",
      .help = "how parallel heads combine: linear (a meta-layer over their outputs) or mean"},
 
@@ -746,7 +749,10 @@ static el_node *default_value(vctx *v, const schema_key *k, const char *disp, co
         const char *format = sibling(siblings, "format");
         if (!strcmp(rule, "text"))
             return el_node_new_scalar(!strcmp(format, "goemotions") ? "ru_text" : "text", true, NULL);
-        if (!strcmp(rule, "format")) return el_node_new_scalar(format, true, NULL);
+        if (!strcmp(rule, "map"))
+            return el_node_new_scalar(!strcmp(format, "columns") ? "" : format, true, NULL);
+        if (!strcmp(rule, "enthusiasm"))
+            return el_node_new_scalar(!strcmp(format, "izard") ? "drop" : "", true, NULL);
         if (!strcmp(rule, "neutral"))
             return el_node_new_scalar(!strcmp(format, "izard") ? "clear_if_emotion" : "keep", true, NULL);
         verr(v, pos, 0, 0, disp, "internal error: unknown default rule %s", rule);
@@ -980,8 +986,8 @@ static void fill_source(el_source_spec *s, const el_node *m) {
     s->text = get_str(m, "text");
     s->labels = get_str(m, "labels");
     s->id = get_str_or_null(m, "id");
-    s->map = get_str(m, "map");
-    s->enthusiasm = get_str(m, "enthusiasm");
+    s->map = get_str_or_null(m, "map");
+    s->enthusiasm = get_str_or_null(m, "enthusiasm");
     s->neutral = get_str(m, "neutral");
     s->limit = get_int(m, "limit");
 }

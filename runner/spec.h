@@ -86,9 +86,11 @@ typedef struct {
     char *format;     /* goemotions | izard | columns */
     char *text;       /* text column (default: ru_text for goemotions, text otherwise) */
     char *labels;     /* goemotions: the column with the id list (default "labels") */
-    char *id;         /* optional id column (default "id" when present) */
-    char *map;        /* label-map section to use (default = format) */
-    char *enthusiasm; /* izard: drop | joy | surprise (what to do with that label) */
+    char *id;         /* id column; NULL = the "id" column when present, else file:row */
+    char *map;        /* label map of the label set to use; NULL = none (columns format: columns
+                         named as the labels). Default: "goemotions" / "izard" for those formats */
+    char *enthusiasm; /* drop | joy | surprise: what the source label enthusiasm becomes; NULL =
+                         no rule (default; "drop" for izard) */
     char *neutral;    /* keep | clear_if_emotion (drop neutral where an emotion is present) */
     int64_t limit;    /* read only the first N rows (0 = all); for quick runs and tests */
 } el_source_spec;

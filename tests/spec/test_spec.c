@@ -32,7 +32,7 @@ static void check_goemotions_source(const el_source_spec *s, const char *path) {
     CHECK_STR(s->labels, "labels");
     CHECK(s->id == NULL); /* "" = the id column when present */
     CHECK_STR(s->map, "goemotions");
-    CHECK_STR(s->enthusiasm, "drop");
+    CHECK(s->enthusiasm == NULL); /* no rule: goemotions has no enthusiasm label */
     CHECK_STR(s->neutral, "keep");
     CHECK(s->limit == 0);
 }
@@ -163,11 +163,11 @@ static const char *MIN_JSON =
     "{\"backbone\":{\"buckets\":1048576,\"char_ngrams\":[3,5],\"dim\":128,\"lowercase\":true,"
     "\"lr_scale\":1.0,\"pooling\":\"mean\",\"type\":\"bow\",\"word_ngrams\":2},"
     "\"data\":{\"drop_train_overlapping_eval\":true,\"labels\":\"ekman7\",\"root\":\"\","
-    "\"test\":{\"enthusiasm\":\"drop\",\"format\":\"columns\",\"id\":\"\",\"labels\":\"labels\","
-    "\"limit\":0,\"map\":\"columns\",\"neutral\":\"keep\",\"path\":\"te.csv\",\"text\":\"text\"},"
-    "\"train\":[{\"enthusiasm\":\"drop\",\"format\":\"goemotions\",\"id\":\"\",\"labels\":\"labels\","
+    "\"test\":{\"enthusiasm\":\"\",\"format\":\"columns\",\"id\":\"\",\"labels\":\"labels\","
+    "\"limit\":0,\"map\":\"\",\"neutral\":\"keep\",\"path\":\"te.csv\",\"text\":\"text\"},"
+    "\"train\":[{\"enthusiasm\":\"\",\"format\":\"goemotions\",\"id\":\"\",\"labels\":\"labels\","
     "\"limit\":0,\"map\":\"goemotions\",\"neutral\":\"keep\",\"path\":\"tr.csv\",\"text\":\"ru_text\"}],"
-    "\"val\":{\"enthusiasm\":\"drop\",\"format\":\"goemotions\",\"id\":\"\",\"labels\":\"labels\","
+    "\"val\":{\"enthusiasm\":\"\",\"format\":\"goemotions\",\"id\":\"\",\"labels\":\"labels\","
     "\"limit\":0,\"map\":\"goemotions\",\"neutral\":\"keep\",\"path\":\"va.csv\",\"text\":\"ru_text\"},"
     "\"variant\":\"orig\"},"
     "\"head\":{\"activation\":\"relu\",\"dropout\":0.1,\"heads\":1,\"layers\":[],\"meta\":\"linear\","
@@ -185,11 +185,11 @@ static const char *MIN_JSON_HASHED =
     "{\"backbone\":{\"buckets\":1048576,\"char_ngrams\":[3,5],\"dim\":128,\"lowercase\":true,"
     "\"lr_scale\":1.0,\"pooling\":\"mean\",\"type\":\"bow\",\"word_ngrams\":2},"
     "\"data\":{\"drop_train_overlapping_eval\":true,\"labels\":\"ekman7\",\"root\":\"\","
-    "\"test\":{\"enthusiasm\":\"drop\",\"format\":\"columns\",\"id\":\"\",\"labels\":\"labels\","
-    "\"limit\":0,\"map\":\"columns\",\"neutral\":\"keep\",\"path\":\"te.csv\",\"text\":\"text\"},"
-    "\"train\":[{\"enthusiasm\":\"drop\",\"format\":\"goemotions\",\"id\":\"\",\"labels\":\"labels\","
+    "\"test\":{\"enthusiasm\":\"\",\"format\":\"columns\",\"id\":\"\",\"labels\":\"labels\","
+    "\"limit\":0,\"map\":\"\",\"neutral\":\"keep\",\"path\":\"te.csv\",\"text\":\"text\"},"
+    "\"train\":[{\"enthusiasm\":\"\",\"format\":\"goemotions\",\"id\":\"\",\"labels\":\"labels\","
     "\"limit\":0,\"map\":\"goemotions\",\"neutral\":\"keep\",\"path\":\"tr.csv\",\"text\":\"ru_text\"}],"
-    "\"val\":{\"enthusiasm\":\"drop\",\"format\":\"goemotions\",\"id\":\"\",\"labels\":\"labels\","
+    "\"val\":{\"enthusiasm\":\"\",\"format\":\"goemotions\",\"id\":\"\",\"labels\":\"labels\","
     "\"limit\":0,\"map\":\"goemotions\",\"neutral\":\"keep\",\"path\":\"va.csv\",\"text\":\"ru_text\"},"
     "\"variant\":\"orig\"},"
     "\"head\":{\"activation\":\"relu\",\"dropout\":0.1,\"heads\":1,\"layers\":[],\"meta\":\"linear\","
@@ -202,7 +202,7 @@ static const char *MIN_JSON_HASHED =
     "\"weight_decay\":0.01}}";
 
 /* printf '%s' "$MIN_JSON_HASHED" | sha256sum  (and hashlib.sha256 of json.dumps(sort_keys)) */
-#define MIN_HASH "95cd084cb85ec4c688a7c8fc4a0c06f0dd2c5a345e792b0e8f910f18c2d90ad5"
+#define MIN_HASH "becc57d4e65f8083125b5d6b73f5ff1878683d2bd34f907e01628af8ea091c7d"
 
 static void test_defaults_and_hash(void) {
     el_spec s;
@@ -224,7 +224,8 @@ static void test_defaults_and_hash(void) {
     CHECK(s.data.drop_train_overlapping_eval);
     CHECK_STR(s.data.test.format, "columns");
     CHECK_STR(s.data.test.text, "text");
-    CHECK_STR(s.data.test.map, "columns");
+    CHECK(s.data.test.map == NULL); /* columns: no map */
+    CHECK(s.data.test.enthusiasm == NULL);
     CHECK(s.backbone.dim == 128 && s.backbone.word_ngrams == 2 && s.backbone.buckets == 1048576);
     CHECK(s.backbone.char_ngram_min == 3 && s.backbone.char_ngram_max == 5);
     CHECK(s.head.n_layers == 0);
@@ -516,7 +517,7 @@ static void test_params(void) {
     CHECK_STR(p.layers, "[768]");
     CHECK_STR(p.chars, "[3,5]");
     CHECK_STR(p.dropout, "0.85");
-    CHECK_STR(p.train_head, "[{\"enthusiasm\":\"drop\",\"format\"");
+    CHECK_STR(p.train_head, "[{\"enthusiasm\":\"\",\"format\":\"go");
     el_spec_free(&s);
     free(bow);
 }

@@ -119,7 +119,7 @@ static void test_ranges(void) {
               "bad.yaml:5:23: train.weight_decay: -1 is out of range, allowed >= 0");
     CHECK_STR(fails(BASE "train: {warmup: 1.0}\n"),
               "bad.yaml:5:17: train.warmup: 1.0 is out of range, allowed [0, 1)");
-    CHECK_STR(fails(BASE "head: {heads: 0}\n"), "bad.yaml:5:15: head.heads: 0 is out of range, allowed [1, 64]");
+    CHECK_STR(fails(BASE "head: {heads: 0}\n"), "bad.yaml:5:15: head.heads: 0 is out of range, allowed [1, 16]");
     CHECK_STR(fails(BASE "threshold: {value: 1}\n"),
               "bad.yaml:5:20: threshold.value: 1 is out of range, allowed (0, 1)");
     CHECK_STR(fails(BASE "backbone: {buckets: 2000000000}\n"),

@@ -6,5 +6,6 @@
 
 
 int cmd_run(int argc, char **argv);       /* run.c */
+int cmd_selfcheck(int argc, char **argv); /* selfcheck.c */
 
 #endif /* EL_COMMANDS_H */

@@ -14,6 +14,8 @@ typedef struct {
 } command;
 
 static const command COMMANDS[] = {
+    {"run", cmd_run, "train one experiment spec and record it in the registry"},
+    {"selfcheck", cmd_selfcheck, "check libtorch, BLAS speed and the shim on this machine"},
     {"version", NULL, "print emolab's version and commit"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])

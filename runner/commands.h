@@ -4,5 +4,7 @@
 #ifndef EL_COMMANDS_H
 #define EL_COMMANDS_H
 
+int cmd_fetch(int argc, char **argv); /* fetch.c: Hugging Face models into the HF cache */
+int cmd_data(int argc, char **argv);  /* fetch.c: the pinned public data sets */
 
 #endif /* EL_COMMANDS_H */

@@ -15,6 +15,8 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"version", NULL, "print emolab's version and commit"},
+    {"fetch", cmd_fetch, "download Hugging Face models into the HF cache (verified, resumable)"},
+    {"data", cmd_data, "list and download the pinned public data sets (ls, fetch)"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

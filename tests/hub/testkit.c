@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -196,6 +197,10 @@ static char *read_all_fd(int fd) {
 }
 
 int tk_exec(const char *const *argv, const char *const *env, tk_run *r) {
+    return tk_exec_fsize(argv, env, 0, r);
+}
+
+int tk_exec_fsize(const char *const *argv, const char *const *env, int64_t fsize, tk_run *r) {
     memset(r, 0, sizeof *r);
     char outp[] = "/tmp/emolab-tk-out-XXXXXX", errp[] = "/tmp/emolab-tk-err-XXXXXX";
     int ofd = mkstemp(outp), efd = mkstemp(errp);
@@ -208,6 +213,11 @@ int tk_exec(const char *const *argv, const char *const *env, tk_run *r) {
         dup2(efd, 2);
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0) dup2(devnull, 0);
+        if (fsize > 0) {
+            struct rlimit rl = {(rlim_t)fsize, (rlim_t)fsize};
+            signal(SIGXFSZ, SIG_IGN); /* stays ignored across exec */
+            setrlimit(RLIMIT_FSIZE, &rl);
+        }
         execve(argv[0], (char *const *)argv, envp);
         _exit(127);
     }

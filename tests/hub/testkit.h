@@ -53,6 +53,9 @@ typedef struct {
 /* Runs argv with extra environment entries ("K=V", NULL-terminated; "K=" unsets K).
  * Returns the exit status; out/err captured. */
 int tk_exec(const char *const *argv, const char *const *env, tk_run *r);
+/* The same with a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored) in the child: writes past it
+ * fail with EFBIG, the way a full disk makes them fail. 0 = no limit. */
+int tk_exec_fsize(const char *const *argv, const char *const *env, int64_t fsize, tk_run *r);
 void tk_run_free(tk_run *r);
 /* Starts argv in the background (stdout/stderr to files under dir); returns its pid. */
 int tk_spawn(const char *const *argv, const char *const *env, const char *out_path,

@@ -445,8 +445,15 @@ static int fetch_into_cache(const el_datasets_file *f, const char *cache_rel,
     if (!url) goto done;
     if (mirror && *mirror && !el_datasets_is_url(mirror)) {
         char *m = el_path_join(mirror, mirror_rel);
-        bool there = el_file_exists(m);
+        struct stat mst;
+        bool there = stat(m, &mst) == 0;
         free(m);
+        if (there && f->bytes >= 0 && (int64_t)mst.st_size != f->bytes) {
+            el_err("%s in the mirror %s has %lld bytes, the pin says %lld: the mirror copy is "
+                   "damaged or a different version; restore it from upstream (nothing was cached)",
+                   f->path, mirror, (long long)mst.st_size, (long long)f->bytes);
+            goto done;
+        }
         if (!there) {
             el_err("%s is not in the mirror %s (looked for %s/%s): copy it there, or fetch "
                    "without a mirror where there is network%s",
@@ -472,12 +479,18 @@ static int fetch_into_cache(const el_datasets_file *f, const char *cache_rel,
     }
     el_http_response r;
     el_http_download_info info;
-    if (el_http_download(url, inc, f->bytes, &hp, &r, &info) != EL_OK) {
-        el_err_prefix("fetching %s", f->path);
+    for (int attempt = 0;; attempt++) {
+        bool had_prefix = el_file_exists(inc);
+        if (el_http_download(url, inc, f->bytes, &hp, &r, &info) != EL_OK) {
+            el_err_prefix("fetching %s", f->path);
+            el_http_response_free(&r);
+            goto done;
+        }
         el_http_response_free(&r);
-        goto done;
+        if (el_datasets_verify(f, inc) == EL_OK) break;
+        if (!had_prefix || attempt > 0) break;
+        unlink(inc); /* the kept partial file may be the bad part: one fresh try */
     }
-    el_http_response_free(&r);
     if (el_datasets_verify(f, inc) != EL_OK) {
         char *why = xstrdup(el_last_error());
         unlink(inc);
@@ -542,7 +555,7 @@ int el_datasets_fetch_set(const el_datasets_catalog *c, const char *name,
             el_format_bytes(f->bytes >= 0 ? f->bytes : 0, b);
             fprintf(stderr, "data: ok %s (%s, verified, %.2fs)\n", f->path, b, el_now() - t0);
         }
-        printf("%s\n", local);
+        if (p->paths_out) fprintf(p->paths_out, "%s\n", local);
         free(local);
     }
     if (failed) {

@@ -60,7 +60,8 @@ typedef struct {
     const char *cache_dir;   /* NULL: $EMOLAB_DATA_CACHE, $XDG_CACHE_HOME/emolab/data, ~/.cache/... */
     const char *mirror;      /* NULL: $EMOLAB_DATA_MIRROR; "" = none */
     bool force;              /* fetch again even when the cached copy verifies */
-    bool quiet;
+    bool quiet;              /* no "data: ok ..." lines on stderr */
+    FILE *paths_out;         /* el_datasets_fetch_set prints each local path here (NULL: no) */
     el_http_params http;
 } el_datasets_params;
 
@@ -69,7 +70,7 @@ char *el_datasets_cache_dir(const char *option); /* malloc'd */
 
 /* Makes one catalogued file present and verified in the cache; *local (malloc'd) is its path. */
 int el_datasets_fetch_file(const el_datasets_file *f, const el_datasets_params *p, char **local);
-/* Every file of a named data set; prints a line per file unless quiet. */
+/* Every file of a named data set (all are tried; EL_ERR names the first failure). */
 int el_datasets_fetch_set(const el_datasets_catalog *c, const char *name,
                           const el_datasets_params *p);
 

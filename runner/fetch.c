@@ -212,6 +212,7 @@ int cmd_data(int argc, char **argv) {
         return 2;
     }
     el_datasets_params p = el_datasets_default_params();
+    p.paths_out = stdout;
     const char *catalog = NULL;
     bool verify = false;
     const char **names = xcalloc((size_t)argc, sizeof *names);

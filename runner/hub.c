@@ -715,15 +715,24 @@ static int head_file(hub_ctx *c, hub_file *f, const char *rev, char commit_out[4
             goto done;
         }
         const char *loc = el_http_header(&r, "location");
-        /* a relative redirect (a renamed repository) is followed; an absolute one goes to the
-         * storage backend and carries the metadata already */
-        if (r.status >= 300 && r.status < 400 && loc && loc[0] == '/' &&
-            !el_http_header(&r, "x-repo-commit")) {
+        /* a redirect on the hub's own origin (a renamed repository) is followed; one to
+         * another origin goes to the storage backend, and this answer carries the metadata */
+        if (r.status >= 300 && r.status < 400 && loc && !el_http_header(&r, "x-repo-commit")) {
             char *o = url_origin(url);
-            free(url);
-            url = el_printf("%s%s", o, loc);
+            char *next = NULL;
+            if (loc[0] == '/' && loc[1] != '/') {
+                next = el_printf("%s%s", o, loc);
+            } else {
+                char *lo = url_origin(loc);
+                if (!strcmp(lo, o)) next = xstrdup(loc);
+                free(lo);
+            }
             free(o);
-            continue;
+            if (next) {
+                free(url);
+                url = next;
+                continue;
+            }
         }
         break;
     }

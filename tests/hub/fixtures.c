@@ -113,6 +113,11 @@ hs_repo *fx_repos(int32_t *n, int32_t big_mb) {
     r[k] = (hs_repo){.id = "test-org/fat", .commit = FX_COMMIT, .revs = {"main"}};
     r[k].files = files(2, plain("config.json", CONFIG), blob("model.safetensors", 2 << 20, 15));
     r[k++].n_files = 2;
+    /* a renamed repository: relative redirects to test-org/tiny */
+    r[k] = (hs_repo){.id = "test-org/old-name", .commit = FX_COMMIT, .revs = {"main"},
+                     .renamed_to = "test-org/tiny"};
+    r[k].files = files(1, plain("config.json", CONFIG));
+    r[k++].n_files = 1;
     if (big_mb > 0) {
         r[k] = (hs_repo){.id = "test-org/big", .commit = FX_COMMIT, .revs = {"main"}};
         r[k].files = files(1, blob("model.safetensors", (size_t)big_mb << 20, 16));

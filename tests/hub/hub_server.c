@@ -20,14 +20,15 @@ typedef struct {
 } file_state;
 
 struct hub_server {
-    struct MHD_Daemon *d;
+    struct MHD_Daemon *d, *cdn; /* the hub, and its storage on another origin */
     hs_repo *repos;
     int32_t n_repos;
     file_state **state; /* [repo][file] */
     char adv_sha[64][16][65]; /* advertised sha256 (bad_sha) per repo/file, small fixed bound */
     int32_t api_calls, requests;
     pthread_mutex_t mu;
-    char url[64];
+    char url[64], cdn_url[64];
+    int32_t cdn_auth_seen; /* requests to the storage that carried an Authorization header */
 };
 
 static void msleep(int ms) {
@@ -212,6 +213,12 @@ static enum MHD_Result api(hub_server *s, struct MHD_Connection *c, const char *
     int ri = find_repo(s, rest, (size_t)(rv - rest));
     if (ri < 0) return send_error(c, 404, "RepoNotFound", "Repository not found");
     const hs_repo *r = &s->repos[ri];
+    if (r->renamed_to) {
+        char loc[1200];
+        snprintf(loc, sizeof loc, "/api/models/%s%s", r->renamed_to, rv);
+        const char *h[2][2] = {{"Location", loc}, {NULL, NULL}};
+        return send_buf(c, 307, "text/plain", "", h);
+    }
     char got[300];
     if (!auth_ok(c, r, got, sizeof got)) return send_unauthorized(c, r, got);
     if (r->html_api)
@@ -243,6 +250,12 @@ static enum MHD_Result resolve(hub_server *s, struct MHD_Connection *c, const ch
     int ri = find_repo(s, url + 1, (size_t)(rs - url - 1));
     if (ri < 0) return send_error(c, 404, "RepoNotFound", "Repository not found");
     const hs_repo *r = &s->repos[ri];
+    if (r->renamed_to) {
+        char loc[1200];
+        snprintf(loc, sizeof loc, "/%s%s", r->renamed_to, rs);
+        const char *h[2][2] = {{"Location", loc}, {NULL, NULL}};
+        return send_buf(c, 307, "text/plain", "", h);
+    }
     char got[300];
     if (!auth_ok(c, r, got, sizeof got)) return send_unauthorized(c, r, got);
     const char *path = match_rev(r, rs + 9);
@@ -254,7 +267,9 @@ static enum MHD_Result resolve(hub_server *s, struct MHD_Connection *c, const ch
     char etag[80], size[32];
     if (f->lfs) {
         char loc[1200];
-        snprintf(loc, sizeof loc, "/cdn/%s/%s?X-Amz-Signature=abc", r->id, f->path);
+        /* absolute, like the hub's redirects to its storage: huggingface_hub follows only
+         * relative ones (renamed repositories) on HEAD */
+        snprintf(loc, sizeof loc, "%s/cdn/%s/%s?X-Amz-Signature=abc", s->cdn_url, r->id, f->path);
         snprintf(etag, sizeof etag, "\"%s\"", s->adv_sha[ri][fi]);
         snprintf(size, sizeof size, "%lld", (long long)(f->fake_size ? f->fake_size : (int64_t)f->size));
         const char *h[6][2] = {{"Location", loc},       {"X-Repo-Commit", r->commit},
@@ -287,6 +302,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     if (!strncmp(url, "/api/models/", 12)) return api(s, c, url + 12);
     if (!strncmp(url, "/cdn/", 5) || !strncmp(url, "/static/", 8)) {
         bool cdn = url[1] == 'c';
+        if (cdn && MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization")) {
+            pthread_mutex_lock(&s->mu);
+            s->cdn_auth_seen++;
+            pthread_mutex_unlock(&s->mu);
+        }
         const char *rest = url + (cdn ? 5 : 8);
         int ri = -1;
         const char *path = NULL;
@@ -340,21 +360,28 @@ hub_server *hs_start(hs_repo *repos, int32_t n_repos) {
     sa.sin_family = AF_INET;
     sa.sin_port = 0;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-                            NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
-    if (!s->d) {
-        fprintf(stderr, "hs_start: MHD_start_daemon failed\n");
-        return NULL;
+    struct MHD_Daemon **ds[2] = {&s->d, &s->cdn};
+    char *urls[2] = {s->url, s->cdn_url};
+    for (int i = 0; i < 2; i++) {
+        *ds[i] = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+                                  0, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR,
+                                  (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT,
+                                  (unsigned int)30, MHD_OPTION_END);
+        if (!*ds[i]) {
+            fprintf(stderr, "hs_start: MHD_start_daemon failed\n");
+            if (i) MHD_stop_daemon(s->d);
+            return NULL;
+        }
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(*ds[i], MHD_DAEMON_INFO_BIND_PORT);
+        snprintf(urls[i], 64, "http://127.0.0.1:%u", info ? (unsigned)info->port : 0u);
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%u", info ? (unsigned)info->port : 0u);
     return s;
 }
 
 void hs_stop(hub_server *s) {
     if (!s) return;
     MHD_stop_daemon(s->d);
+    MHD_stop_daemon(s->cdn);
     for (int32_t i = 0; i < s->n_repos; i++) free(s->state[i]);
     free(s->state);
     pthread_mutex_destroy(&s->mu);
@@ -382,6 +409,13 @@ int32_t hs_api_calls(hub_server *s) {
     return n;
 }
 
+int32_t hs_cdn_auth_seen(hub_server *s) {
+    pthread_mutex_lock(&s->mu);
+    int32_t n = s->cdn_auth_seen;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
 int32_t hs_requests(hub_server *s) {
     pthread_mutex_lock(&s->mu);
     int32_t n = s->requests;
@@ -393,6 +427,6 @@ void hs_reset(hub_server *s) {
     pthread_mutex_lock(&s->mu);
     for (int32_t i = 0; i < s->n_repos; i++)
         memset(s->state[i], 0, (size_t)(s->repos[i].n_files + 1) * sizeof **s->state);
-    s->api_calls = s->requests = 0;
+    s->api_calls = s->requests = s->cdn_auth_seen = 0;
     pthread_mutex_unlock(&s->mu);
 }

@@ -5,7 +5,9 @@
  *   HEAD|GET /{repo}/resolve/{rev}/{path}       plain files: 200, ETag "<git blob id>",
  *                                               X-Repo-Commit; LFS files: 302 to /cdn/...,
  *                                               X-Linked-Etag "<sha256>", X-Linked-Size
- *   GET  /cdn/{repo}/{path}                     the LFS content (no token needed)
+ *   GET  /cdn/{repo}/{path}                     the LFS content (no token needed), served on a
+ *                                               second port: another origin, like the hub's
+ *                                               storage, so clients stop their HEAD there
  *   GET  /static/{path}                         files of the repo named "static" (data sets)
  *
  * Content GETs honour "Range: bytes=N-" (206 / 416) and the per-file faults below. Errors carry
@@ -45,6 +47,7 @@ typedef struct {
     int32_t n_files;
     const char *extra_names[4]; /* more names in the listing (e.g. unsafe paths) */
     bool html_api;             /* the API answers 200 with an HTML page */
+    const char *renamed_to;    /* answers everything with a relative 307 to this repo */
 } hs_repo;
 
 typedef struct {
@@ -60,6 +63,7 @@ const char *hs_url(const hub_server *s);               /* "http://127.0.0.1:PORT
 hs_stats hs_file_stats(hub_server *s, const char *repo, const char *path);
 int32_t hs_api_calls(hub_server *s);
 int32_t hs_requests(hub_server *s);
+int32_t hs_cdn_auth_seen(hub_server *s);               /* storage requests with a token */
 void hs_reset(hub_server *s);                          /* zero all counters */
 
 #endif /* HUB_SERVER_H */

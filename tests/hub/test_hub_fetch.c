@@ -122,6 +122,15 @@ static void test_layout_and_cache(void) {
     CHECK(!tk_exists(cref));
     free(cref);
 
+    /* a renamed repository: the hub's relative redirects are followed, the cache keeps the
+     * name that was asked for (as huggingface_hub does) */
+    rc = el_hub_fetch("test-org/old-name", &p, &s);
+    CHECK_MSG(rc == EL_OK, "%s", el_last_error());
+    if (rc == EL_OK) {
+        CHECK(s.n_files == 4 && has(s.snapshot_dir, "models--test-org--old-name/snapshots/"));
+        el_hub_snapshot_free(&s);
+    }
+
     /* --force downloads and verifies again */
     p.force = true;
     rc = el_hub_fetch("test-org/tiny", &p, &s);
@@ -484,6 +493,7 @@ static void test_token(void) {
     CHECK_MSG(rc == EL_OK, "%s", el_last_error());
     if (rc == EL_OK) el_hub_snapshot_free(&s);
     CHECK(!tk_tree_contains(cache, FX_TOKEN));
+    CHECK(hs_cdn_auth_seen(srv) == 0); /* the token never left the hub's origin */
     /* the token file, when HF_TOKEN is not set */
     tk_rmrf(cache);
     el_mkdirs(cache, 0755);

@@ -524,6 +524,11 @@ done:
 }
 
 int el_datasets_fetch_file(const el_datasets_file *f, const el_datasets_params *p, char **local) {
+    el_datasets_params d;
+    if (!p) {
+        d = el_datasets_default_params();
+        p = &d;
+    }
     return fetch_into_cache(f, f->path, f->path, p, local);
 }
 
@@ -571,6 +576,11 @@ int el_datasets_fetch_set(const el_datasets_catalog *c, const char *name,
 int el_datasets_resolve_url(const el_datasets_catalog *cat, const char *url,
                             const el_datasets_params *p, char **local) {
     *local = NULL;
+    el_datasets_params d;
+    if (!p) {
+        d = el_datasets_default_params();
+        p = &d;
+    }
     if (!el_datasets_is_url(url))
         return el_err("'%s' is not a URL (http://, https:// or file://)", url);
     el_datasets_catalog own = {0};

@@ -68,7 +68,8 @@ typedef struct {
 el_datasets_params el_datasets_default_params(void);
 char *el_datasets_cache_dir(const char *option); /* malloc'd */
 
-/* Makes one catalogued file present and verified in the cache; *local (malloc'd) is its path. */
+/* Makes one catalogued file present and verified in the cache; *local (malloc'd) is its path.
+ * p may be NULL (defaults). */
 int el_datasets_fetch_file(const el_datasets_file *f, const el_datasets_params *p, char **local);
 /* Every file of a named data set (all are tried; EL_ERR names the first failure). */
 int el_datasets_fetch_set(const el_datasets_catalog *c, const char *name,
@@ -76,7 +77,9 @@ int el_datasets_fetch_set(const el_datasets_catalog *c, const char *name,
 
 /* The data loader's call: a spec's data `path` that is a URL -> a verified local file.
  * The URL must be in the catalog or carry its own pin as a fragment: "...#sha256=HEX" or
- * "...#git_blob=HEX". catalog may be NULL (loaded from the default place). */
+ * "...#git_blob=HEX". catalog may be NULL (loaded from the default place), p may be NULL
+ * (defaults + environment: EMOLAB_DATA_CACHE, EMOLAB_DATA_MIRROR). Typical use:
+ *     char *local; if (el_datasets_resolve_url(NULL, src->path, NULL, &local) != EL_OK) ... */
 int el_datasets_resolve_url(const el_datasets_catalog *c, const char *url,
                             const el_datasets_params *p, char **local);
 bool el_datasets_is_url(const char *s); /* http://, https://, file:// */

@@ -616,9 +616,12 @@ static int fetch_listing(hub_ctx *c, hub_listing *out, bool *unreachable) {
     }
     if (r.status != 200) {
         hub_status_error(c, &r, what, NULL);
-        if (looks_html(&r, body))
-            el_err_prefix("%s (the answer was an HTML page: is HF_ENDPOINT=%s a Hugging Face "
-                          "hub?)", "hub error", c->endpoint);
+        if (looks_html(&r, body)) {
+            char *m = xstrdup(el_last_error());
+            el_err("%s (the answer was an HTML page: is HF_ENDPOINT=%s a Hugging Face hub?)", m,
+                   c->endpoint);
+            free(m);
+        }
         goto done;
     }
     if (looks_html(&r, body)) {
@@ -879,8 +882,10 @@ static int download_blob(hub_ctx *c, hub_file *f, int64_t *received, bool *downl
         if (verify_blob(c, f, inc, &info) != EL_OK) {
             unlink(inc);
             if (resumed && attempt == 0) continue; /* the kept prefix may be the bad part */
-            el_err_prefix("refused a corrupt download (it was deleted and nothing was linked; run "
-                          "again later, and if it persists a proxy or the hub's copy is at fault)");
+            char *m = xstrdup(el_last_error());
+            el_err("%s: refused the corrupt download (deleted, nothing was linked); run again "
+                   "later, and if it persists a proxy or the hub's copy is at fault", m);
+            free(m);
             goto done;
         }
         if (rename(inc, blob) != 0) {

@@ -1231,6 +1231,10 @@ int el_hub_fetch_file(const char *ref, const char *filename, const el_hub_params
         goto done;
     }
     if (p->token) {
+        if (*p->token && !token_chars_ok(p->token)) {
+            el_err("the token has spaces or control characters: give the token alone (hf_...)");
+            goto done;
+        }
         c.token = *p->token ? xstrdup(p->token) : NULL;
     } else if (el_hub_token(&c.token) != EL_OK) {
         goto done;

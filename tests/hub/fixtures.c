@@ -104,10 +104,12 @@ hs_repo *fx_repos(int32_t *n, int32_t big_mb) {
     r[k] = (hs_repo){.id = "test-org/onlybin", .commit = FX_COMMIT, .revs = {"main"}};
     r[k].files = files(2, plain("config.json", CONFIG), blob("pytorch_model.bin", 3000, 13));
     r[k++].n_files = 2;
-    /* slow enough (about 1.5 s) for a second process to arrive while the first downloads */
+    /* two processes overlap for sure: the first byte waits for the second HEAD, then the body
+     * takes about a second */
     r[k] = (hs_repo){.id = "test-org/slow", .commit = FX_COMMIT2, .revs = {"main"}};
-    r[k].files = files(1, blob("model.safetensors", 3 << 20, 14));
+    r[k].files = files(1, blob("model.safetensors", 2 << 20, 14));
     r[k].files[0].kib_per_ms = 2;
+    r[k].files[0].hold_for_heads = 2;
     r[k++].n_files = 1;
     /* a disk-full victim: 2 MiB for a 1 MiB file system */
     r[k] = (hs_repo){.id = "test-org/fat", .commit = FX_COMMIT, .revs = {"main"}};

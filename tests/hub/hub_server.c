@@ -119,11 +119,20 @@ typedef struct {
     int64_t cut;     /* absolute offset to drop/stall at, -1 none */
     int32_t stall_ms;
     int32_t kib_per_ms;
+    int32_t hold_for_heads;
 } reader_ctx;
 
 static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max) {
     reader_ctx *x = cls;
     int64_t off = x->start + (int64_t)pos;
+    for (int waited = 0; x->hold_for_heads > 0 && waited < 2000; waited++) {
+        pthread_mutex_lock(&x->s->mu);
+        int32_t heads = x->s->state[x->ri][x->fi].st.heads;
+        pthread_mutex_unlock(&x->s->mu);
+        if (heads >= x->hold_for_heads) break;
+        msleep(10);
+    }
+    x->hold_for_heads = 0;
     if (off >= (int64_t)x->f->size) return MHD_CONTENT_READER_END_OF_STREAM;
     size_t n = max;
     if ((int64_t)n > (int64_t)x->f->size - off) n = (size_t)((int64_t)x->f->size - off);
@@ -193,6 +202,7 @@ static enum MHD_Result send_content(hub_server *s, struct MHD_Connection *c, int
     x->cut = (!head && k == 0 && f->drop_at >= 0) ? f->drop_at : -1;
     x->stall_ms = f->stall_ms;
     x->kib_per_ms = f->kib_per_ms;
+    x->hold_for_heads = (!head && k == 0) ? f->hold_for_heads : 0;
     struct MHD_Response *resp =
         MHD_create_response_from_callback(f->size - (size_t)start, 64 * 1024, reader, x, free);
     MHD_add_response_header(resp, "Accept-Ranges", "bytes");

@@ -33,6 +33,8 @@ typedef struct {
     bool missing;         /* listed by the API, but 404 on resolve */
     int64_t fake_size;    /* advertise this X-Linked-Size (0 = the real one) */
     bool no_range;        /* ignore Range (answer 200 with everything) */
+    int32_t hold_for_heads; /* first content GET: no byte before this many HEADs of the file
+                             * arrived (at most 20 s): makes two clients overlap for sure */
     char sha256[65];      /* filled by the server */
     char git_blob[41];    /* filled by the server */
 } hs_file;

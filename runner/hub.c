@@ -867,6 +867,8 @@ static int download_blob(hub_ctx *c, hub_file *f, int64_t *received, bool *downl
         int drc = el_http_download(f->url, inc, f->size, &hp, &r, &info);
         *received += info.bytes_received;
         if (drc != EL_OK) {
+            struct stat ist;
+            if (stat(inc, &ist) == 0 && ist.st_size == 0) unlink(inc); /* nothing to resume */
             if (r.status == 401 || r.status == 403 || r.status == 404) {
                 char *what = el_printf("downloading %s from %s@%s", f->path, c->repo, c->rev);
                 hub_status_error(c, &r, what, f->path);

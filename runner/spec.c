@@ -1358,7 +1358,7 @@ static void print_row(FILE *out, const schema_key *k, const char *shown) {
     else if (!k->def)
         snprintf(def, sizeof def, "required");
     else if (k->def[0] == '=')
-        snprintf(def, sizeof def, "default computed, see below");
+        snprintf(def, sizeof def, "computed default (see help)");
     else
         snprintf(def, sizeof def, "default %s", k->def);
     fprintf(out, "  %-32s %s", shown, type);

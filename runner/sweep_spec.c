@@ -1051,3 +1051,207 @@ int el_sweep_load(const char *path, el_sweep *out) {
     el_node_free(root);
     return rc;
 }
+
+/* ---- bayes: Tree-structured Parzen Estimator ------------------------------------------------- */
+#define TPE_CANDIDATES 24
+#define TPE_MAX_GOOD 25
+
+typedef struct {
+    double lo, hi;       /* range in the model's space (log for log_uniform_values) */
+    const double *mu;    /* kernel centres */
+    double *sigma;       /* kernel bandwidths */
+    int32_t n;
+} parzen;
+
+static double norm_cdf(double x) { return 0.5 * (1.0 + erf(x / sqrt(2.0))); }
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Bandwidths as hyperopt's adaptive Parzen estimator: the larger gap to a neighbour (the range
+ * ends count as neighbours), clipped to [range / min(100, n + 1), range]. */
+static void parzen_init(parzen *pz, double lo, double hi, double *mu, int32_t n) {
+    pz->lo = lo;
+    pz->hi = hi;
+    pz->mu = mu;
+    pz->n = n;
+    pz->sigma = xmalloc(sizeof(double) * (size_t)(n ? n : 1));
+    qsort(mu, (size_t)n, sizeof *mu, cmp_double);
+    double range = hi - lo > 0 ? hi - lo : 1.0;
+    double minbw = range / (n + 1 < 100 ? n + 1 : 100);
+    for (int32_t i = 0; i < n; i++) {
+        double left = mu[i] - (i > 0 ? mu[i - 1] : lo), right = (i + 1 < n ? mu[i + 1] : hi) - mu[i];
+        double bw = left > right ? left : right;
+        if (bw < minbw) bw = minbw;
+        if (bw > range) bw = range;
+        pz->sigma[i] = bw;
+    }
+}
+
+static double parzen_pdf(const parzen *pz, double x) {
+    double range = pz->hi - pz->lo > 0 ? pz->hi - pz->lo : 1.0;
+    double p = 1.0 / range; /* the prior: uniform over the range */
+    for (int32_t i = 0; i < pz->n; i++) {
+        double s = pz->sigma[i], z = (x - pz->mu[i]) / s;
+        double mass = norm_cdf((pz->hi - pz->mu[i]) / s) - norm_cdf((pz->lo - pz->mu[i]) / s);
+        if (mass < 1e-12) mass = 1e-12;
+        p += exp(-0.5 * z * z) / (s * sqrt(2.0 * 3.14159265358979323846)) / mass;
+    }
+    return p / (pz->n + 1);
+}
+
+static double parzen_sample(const parzen *pz, rng *r) {
+    int64_t k = (int64_t)rng_below(r, (uint64_t)pz->n + 1);
+    if (k == pz->n) return pz->lo + rng_uniform(r) * (pz->hi - pz->lo);
+    for (int t = 0; t < 100; t++) {
+        double x = pz->mu[k] + pz->sigma[k] * rng_normal(r);
+        if (x >= pz->lo && x <= pz->hi) return x;
+    }
+    return pz->mu[k];
+}
+
+/* A parameter's value as a number in the model's space; false when it is not a number. */
+static bool model_value(const el_sweep_param *p, const el_node *v, double *out) {
+    if (!v || v->kind != EL_NODE_SCALAR || !el_number_kind(v->scalar)) return false;
+    double x = strtod(v->scalar, NULL);
+    if (!isfinite(x)) return false;
+    if (p->kind == EL_PARAM_LOG_UNIFORM_VALUES) {
+        if (x <= 0) return false;
+        x = log(x);
+    }
+    *out = x;
+    return true;
+}
+
+static void model_range(const el_sweep_param *p, double *lo, double *hi) {
+    switch (p->kind) {
+    case EL_PARAM_LOG_UNIFORM_VALUES: *lo = log(p->min), *hi = log(p->max); break;
+    case EL_PARAM_NORMAL: *lo = p->mu - 4 * p->sigma, *hi = p->mu + 4 * p->sigma; break;
+    case EL_PARAM_INT_UNIFORM: *lo = p->min - 0.5, *hi = p->max + 0.5; break; /* round to ints */
+    case EL_PARAM_Q_UNIFORM: *lo = p->min - 0.5 * p->q, *hi = p->min + ((double)param_size(p) - 0.5) * p->q; break;
+    default: *lo = p->min, *hi = p->max;
+    }
+}
+
+static el_node *from_model(const el_sweep *s, const el_sweep_param *p, double x) {
+    switch (p->kind) {
+    case EL_PARAM_LOG_UNIFORM_VALUES: {
+        double v = exp(x);
+        return number_node(s, p, v < p->min ? p->min : v > p->max ? p->max : v, false);
+    }
+    case EL_PARAM_INT_UNIFORM: {
+        double v = floor(x + 0.5);
+        return number_node(s, p, v < p->min ? p->min : v > p->max ? p->max : v, true);
+    }
+    case EL_PARAM_Q_UNIFORM: {
+        double k = floor((x - p->min) / p->q + 0.5), last = (double)param_size(p) - 1;
+        return number_node(s, p, p->min + (k < 0 ? 0 : k > last ? last : k) * p->q, false);
+    }
+    default: return number_node(s, p, x, false);
+    }
+}
+
+typedef struct {
+    int32_t i;
+    double m;
+} ranked;
+
+static int cmp_ranked(const void *a, const void *b) {
+    const ranked *x = a, *y = b;
+    if (x->m != y->m) return x->m > y->m ? -1 : 1; /* best first */
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+int el_sweep_suggest(const el_sweep *s, int64_t config, const el_sweep_obs *obs, int32_t n_obs, el_node **values) {
+    if (s->method != EL_SWEEP_BAYES || n_obs < EL_SWEEP_BAYES_STARTUP) return el_sweep_config_values(s, config, values);
+    if (config < 0) return el_err("%s: configuration %lld does not exist", s->file, (long long)config);
+    /* rank: best first, failed (NaN) last */
+    ranked *rk = xmalloc(sizeof *rk * (size_t)n_obs);
+    for (int32_t i = 0; i < n_obs; i++) {
+        double m = obs[i].metric;
+        rk[i] = (ranked){i, isfinite(m) ? (s->maximize ? m : -m) : -INFINITY};
+    }
+    qsort(rk, (size_t)n_obs, sizeof *rk, cmp_ranked);
+    int32_t n_good = (int32_t)ceil(0.25 * n_obs);
+    if (n_good > TPE_MAX_GOOD) n_good = TPE_MAX_GOOD;
+    if (n_good < 1) n_good = 1;
+    rng r;
+    rng_seed(&r, s->sampler_seed ^ 0x7470652d62617965ULL, (uint64_t)config + 1);
+    for (int32_t j = 0; j < s->n_params; j++) {
+        const el_sweep_param *p = &s->params[j];
+        if (p->kind == EL_PARAM_VALUE) {
+            values[j] = el_node_clone(p->values[0]);
+            continue;
+        }
+        if (p->kind == EL_PARAM_CATEGORICAL) {
+            /* smoothed counts: prior weight 1 per category (or its probability times k) */
+            double *wg = xcalloc((size_t)p->n_values, sizeof(double)), *wb = xcalloc((size_t)p->n_values, sizeof(double));
+            for (int32_t k = 0; k < p->n_values; k++) wg[k] = wb[k] = p->probs ? p->probs[k] * p->n_values : 1.0;
+            for (int32_t i = 0; i < n_obs; i++) {
+                const el_node *v = obs[rk[i].i].values[j];
+                for (int32_t k = 0; k < p->n_values; k++) {
+                    if (el_node_equal(v, p->values[k])) {
+                        if (i < n_good)
+                            wg[k] += 1;
+                        else
+                            wb[k] += 1;
+                        break;
+                    }
+                }
+            }
+            double sg = 0, sb = 0;
+            for (int32_t k = 0; k < p->n_values; k++) sg += wg[k], sb += wb[k];
+            int32_t best = 0;
+            double best_score = -INFINITY;
+            for (int c = 0; c < TPE_CANDIDATES; c++) {
+                double u = rng_uniform(&r) * sg, acc = 0;
+                int32_t k = p->n_values - 1;
+                for (int32_t t = 0; t < p->n_values; t++) {
+                    acc += wg[t];
+                    if (u < acc) {
+                        k = t;
+                        break;
+                    }
+                }
+                double score = log(wg[k] / sg) - log(wb[k] / sb);
+                if (score > best_score) best_score = score, best = k;
+            }
+            values[j] = el_node_clone(p->values[best]);
+            free(wg);
+            free(wb);
+            continue;
+        }
+        double lo, hi;
+        model_range(p, &lo, &hi);
+        double *good = xmalloc(sizeof(double) * (size_t)n_obs), *bad = xmalloc(sizeof(double) * (size_t)n_obs);
+        int32_t ng = 0, nb = 0;
+        for (int32_t i = 0; i < n_obs; i++) {
+            double x;
+            if (!model_value(p, obs[rk[i].i].values[j], &x)) continue;
+            if (x < lo) x = lo;
+            if (x > hi) x = hi;
+            if (i < n_good)
+                good[ng++] = x;
+            else
+                bad[nb++] = x;
+        }
+        parzen pg, pb;
+        parzen_init(&pg, lo, hi, good, ng);
+        parzen_init(&pb, lo, hi, bad, nb);
+        double best = lo, best_score = -INFINITY;
+        for (int c = 0; c < TPE_CANDIDATES; c++) {
+            double x = parzen_sample(&pg, &r);
+            double score = log(parzen_pdf(&pg, x)) - log(parzen_pdf(&pb, x));
+            if (score > best_score) best_score = score, best = x;
+        }
+        values[j] = from_model(s, p, best);
+        free(pg.sigma);
+        free(pb.sigma);
+        free(good);
+        free(bad);
+    }
+    free(rk);
+    return EL_OK;
+}

@@ -102,7 +102,29 @@ int el_sweep_config_values(const el_sweep *s, int64_t config, el_node **values);
 el_node *el_sweep_make_trial(const el_sweep *s, el_node *const *values, int64_t seed, int64_t index);
 /* Trial `index` in [0, n_trials): configuration index / max(1, n_seeds), seed
  * seeds[index % n_seeds]. Validated as a spec (errors point into the sweep or base file).
- * When assignment_json is not NULL it receives {"head.dropout":0.5,...,"train.seed":1}. */
+ * When assignment_json is not NULL it receives {"head.dropout":0.5,...,"train.seed":1}.
+ * For bayes this is the model-free draw; the runner uses el_sweep_suggest (below) with the
+ * finished trials and then el_sweep_make_trial. */
 el_node *el_sweep_trial(const el_sweep *s, int64_t index, char **assignment_json);
+
+/* ---- bayes: model-based search ------------------------------------------------------------ */
+/* A finished trial as the search sees it: its configuration's values (params order, as
+ * el_sweep_config_values / el_sweep_suggest gave them) and its metric (NaN = failed: the worst). */
+typedef struct {
+    el_node *const *values;
+    double metric;
+} el_sweep_obs;
+
+#define EL_SWEEP_BAYES_STARTUP 10 /* random configurations before the model is used */
+
+/* The values of configuration `config` given the observations so far. bayes: a Tree-structured
+ * Parzen Estimator (Bergstra et al. 2011; independent per parameter): the observations are split
+ * into the best quarter (by metric and goal, at most 25) and the rest, each parameter gets a
+ * Parzen density for both (Gaussian kernels with neighbour bandwidths, truncated to the range,
+ * log scale for log_uniform_values, plus the prior), and the best of 24 candidates drawn from the
+ * good density by l(x)/g(x) is taken. Below EL_SWEEP_BAYES_STARTUP observations, and for grid or
+ * random, it is el_sweep_config_values. Deterministic in (sampler_seed, config, observations). */
+int el_sweep_suggest(const el_sweep *s, int64_t config, const el_sweep_obs *obs, int32_t n_obs,
+                     el_node **values);
 
 #endif /* EL_SWEEP_SPEC_H */

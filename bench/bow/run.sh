@@ -11,6 +11,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 spec="${1:-$here/configs/bow.yaml}"
 bin="${EMOLAB_BIN:-$here/build/emolab}"
 export EMOLAB_DATA="${EMOLAB_DATA:-$here/../shared/data}"
+# emolab sets passive OpenMP waiting for itself; give the Python peers the same policy so that
+# both sides are measured alike (override with OMP_WAIT_POLICY=active for both)
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 [ -x "$bin" ] || { echo "build emolab first: scripts/setup.sh" >&2; exit 1; }

@@ -151,16 +151,18 @@ __attribute__((target("avx2"))) void adamw_span_avx2(double *__restrict p, const
     }
     adamw_span_scalar(p + i, g + i, m + i, v + i, n - i, k);
 }
-const bool g_has_avx2 = __builtin_cpu_supports("avx2");
+bool has_avx2() {
+    static const bool v = (__builtin_cpu_init(), __builtin_cpu_supports("avx2") != 0);
+    return v;
+}
 #else
 #define TS_HAVE_AVX2_KERNELS 0
-const bool g_has_avx2 = false;
 #endif
 
 template <typename T>
 inline void adamw_span(T *p, const T *g, T *m, T *v, int64_t n, const AdamK<T> &k) {
 #if TS_HAVE_AVX2_KERNELS
-    if (g_has_avx2) return adamw_span_avx2(p, g, m, v, n, k);
+    if (has_avx2()) return adamw_span_avx2(p, g, m, v, n, k);
 #endif
     adamw_span_scalar(p, g, m, v, n, k);
 }

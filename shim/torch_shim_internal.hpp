@@ -52,6 +52,11 @@ int lookup(ts_tensor h, at::Tensor *out);
 // Registers t (must be defined) in the table and the innermost scope of this thread.
 ts_tensor wrap(at::Tensor t);
 std::vector<int64_t> dims(const int64_t *shape, int32_t ndim, const char *what = "shape");
+// at::empty that asks the kernel for transparent huge pages when the tensor is big (>= 8 MiB,
+// Linux): a 2^20 x 128 embedding table and its Adam moments are touched at random rows, and
+// with 4 KiB pages nearly every row access is a TLB miss. Memory is not touched here.
+at::Tensor empty_big(at::IntArrayRef sizes, at::TensorOptions opts);
+at::Tensor zeros_like_big(const at::Tensor &t);
 
 // ---- per-call context ----
 struct Call {

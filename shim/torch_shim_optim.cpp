@@ -228,8 +228,8 @@ void adamw_param(PState &s, const ts_optim_params &hp, double lr, double wd) {
     at::Tensor g = s.p.grad();
     if (!g.defined()) return;
     if (!s.m.defined()) {
-        s.m = at::zeros_like(s.p, at::MemoryFormat::Contiguous);
-        s.v = at::zeros_like(s.p, at::MemoryFormat::Contiguous);
+        s.m = tsi::zeros_like_big(s.p);
+        s.v = tsi::zeros_like_big(s.p);
     }
     s.step++;
     const int64_t t = s.step;
@@ -306,7 +306,7 @@ void sgd_param(PState &s, const ts_optim_params &hp, double lr, double wd) {
     at::Tensor pr = s.p.index_select(0, idx);
     at::Tensor d = wd != 0.0 ? vals.add(pr, wd) : vals;
     if (mom != 0.0) {
-        if (!s.buf.defined()) s.buf = at::zeros_like(s.p, at::MemoryFormat::Contiguous);
+        if (!s.buf.defined()) s.buf = tsi::zeros_like_big(s.p);
         at::Tensor br = s.buf.index_select(0, idx).mul_(mom).add_(d);
         s.buf.index_copy_(0, idx, br);
         d = hp.nesterov ? d.add(br, mom) : br;

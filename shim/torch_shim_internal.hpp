@@ -15,7 +15,16 @@
 
 #include "torch_shim.h"
 
+// GCC 12 with -fsanitize=address reports -Wmaybe-uninitialized false positives inside c10's
+// intrusive_ptr (optional<Generator> default arguments); they are libtorch's headers, not ours.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <ATen/ATen.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #include <cstdint>
 #include <exception>

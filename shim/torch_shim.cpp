@@ -336,8 +336,11 @@ int ts_cuda_is_available(void) {
 }
 
 int64_t ts_live_handles(void) {
-    std::lock_guard<std::mutex> lk(tsi::g_mu);
-    return tsi::g_live;
+    TS_CALL("ts_live_handles") {
+        std::lock_guard<std::mutex> lk(tsi::g_mu);
+        return tsi::g_live;
+    }
+    TS_FAIL_INT
 }
 
 // ---- scopes ---------------------------------------------------------------------------------
@@ -394,21 +397,20 @@ int ts_scope_end(void) {
 
 void ts_free(ts_tensor t) {
     if (!t) return;
-    at::Tensor dead;
-    bool ok = false;
-    {
-        std::lock_guard<std::mutex> lk(tsi::g_mu);
-        int64_t slot = tsi::decode_locked(uint64_t(reinterpret_cast<uintptr_t>(t)));
-        if (slot >= 0) {
-            tsi::release_locked(uint32_t(slot), &dead);
-            ok = true;
+    try {
+        at::Tensor dead;
+        bool ok = false;
+        {
+            std::lock_guard<std::mutex> lk(tsi::g_mu);
+            int64_t slot = tsi::decode_locked(uint64_t(reinterpret_cast<uintptr_t>(t)));
+            if (slot >= 0) {
+                tsi::release_locked(uint32_t(slot), &dead);
+                ok = true;
+            }
         }
-    }
-    if (!ok) {
-        try {
-            tsi::set_error("ts_free: t is a freed or invalid tensor handle (ignored)");
-        } catch (...) {
-        }
+        if (!ok) tsi::set_error("ts_free: t is a freed or invalid tensor handle (ignored)");
+    } catch (...) {
+        // nothing sensible to report from a void call; the handle state is unchanged
     }
 }
 

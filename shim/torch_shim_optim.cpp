@@ -439,33 +439,35 @@ int ts_optim_zero_grad(ts_optim o) {
 
 void ts_optim_free(ts_optim o) {
     if (!o) return;
-    std::unique_ptr<Optim> dead;
-    {
-        std::lock_guard<std::mutex> lk(g_omu);
-        uint64_t v = uint64_t(reinterpret_cast<uintptr_t>(o));
-        uint64_t lo = v & 0xffffffffu;
-        if ((lo & kOptimBit) && (lo & ~kOptimBit) >= 1) {
-            uint64_t slot = (lo & ~kOptimBit) - 1;
-            if (slot < g_oslots.size() && g_oslots[slot].o && g_oslots[slot].gen == uint32_t(v >> 32)) {
-                dead = std::move(g_oslots[slot].o);
-                g_oslots[slot].gen++;
-                if (g_oslots[slot].gen == 0) g_oslots[slot].gen = 1;
-                g_ofree.push_back(uint32_t(slot));
-                g_olive--;
+    try {
+        std::unique_ptr<Optim> dead;
+        {
+            std::lock_guard<std::mutex> lk(g_omu);
+            uint64_t v = uint64_t(reinterpret_cast<uintptr_t>(o));
+            uint64_t lo = v & 0xffffffffu;
+            if ((lo & kOptimBit) && (lo & ~kOptimBit) >= 1) {
+                uint64_t slot = (lo & ~kOptimBit) - 1;
+                if (slot < g_oslots.size() && g_oslots[slot].o &&
+                    g_oslots[slot].gen == uint32_t(v >> 32)) {
+                    g_ofree.push_back(uint32_t(slot)); // may throw: before any change
+                    dead = std::move(g_oslots[slot].o);
+                    g_oslots[slot].gen++;
+                    if (g_oslots[slot].gen == 0) g_oslots[slot].gen = 1;
+                    g_olive--;
+                }
             }
         }
-    }
-    if (!dead) {
-        try {
-            tsi::set_error("ts_optim_free: o is a freed or invalid optimizer handle (ignored)");
-        } catch (...) {
-        }
+        if (!dead) tsi::set_error("ts_optim_free: o is a freed or invalid optimizer handle (ignored)");
+    } catch (...) {
     }
 }
 
 int64_t ts_live_optims(void) {
-    std::lock_guard<std::mutex> lk(g_omu);
-    return g_olive;
+    TS_CALL("ts_live_optims") {
+        std::lock_guard<std::mutex> lk(g_omu);
+        return g_olive;
+    }
+    TS_FAIL_INT
 }
 
 // torch.nn.utils.clip_grad_norm_ (norm_type 2): total = ||(||g_1||, ..., ||g_n||)||;

@@ -8,6 +8,7 @@ Checks, each against what the registry (read with Python's own sqlite3) and the 
   - bad input exits non-zero naming the file and place, and leaves the registry intact
     (integrity_check ok, nothing left `running`, earlier finished runs unchanged);
   - a loss that becomes NaN/inf is recorded as `failed` with that reason;
+  - a model that cannot fit in the address-space limit is refused before training, with its size;
   - SIGINT ends the run as `interrupted` with exit code 130; SIGKILL leaves `running`, which the
     next emolab start marks `interrupted`.
 """
@@ -186,6 +187,20 @@ def main():
     st, why = e.q("select status, error from runs where name = 'nan'")[0]
     check(st == "failed" and ("NaN" in why or "infinite" in why), f"NaN run failed with reason: {why}")
     registry_intact(e, "nan")
+
+    # --- a model that cannot fit is refused before training, with its size -----------------
+    import resource
+    big = e.write("big.yaml", spec("big").replace("buckets: 16384", "buckets: 16777216")
+                  .replace("dim: 16", "dim: 128"))
+    p = subprocess.run([BIN, "run", big, "--registry", e.reg, "--experiments", e.exp],
+                       capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, EMOLAB_DATA=DATA, EMOLAB_PROGRESS="0"),
+                       preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30)))
+    check(p.returncode == 1 and "needs about" in p.stderr and "ulimit -v" in p.stderr,
+          f"oversized model refused with its estimate: {p.stderr[-300:]}")
+    st, why = e.q("select status, error from runs where name = 'big'")[0]
+    check(st == "failed" and "GiB" in why, "oversized model recorded as failed with the estimate")
+    registry_intact(e, "oom")
 
     # --- SIGINT and SIGKILL -------------------------------------------------------------------
     slow = e.write("slow.yaml", spec("slow", train_limit=0).replace("epochs: 2", "epochs: 50"))

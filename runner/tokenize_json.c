@@ -13,6 +13,8 @@
 
 typedef struct {
     const char *name; /* file name for messages */
+    const char *buf;  /* the raw text (Unigram scores are re-read from it) */
+    size_t len;
 } jctx;
 
 static int jerr(const jctx *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -446,6 +448,205 @@ static int parse_bpe(const jctx *c, const json_t *o, const char *path, tk_model 
     return EL_OK;
 }
 
+/* ---- Unigram scores exactly as HF reads them ----------------------------------------------
+ * HF parses tokenizer.json with serde_json, whose default float parser is not correctly rounded:
+ * it collects up to 19 digits into a u64, converts that to f64 and then multiplies or divides by
+ * a power of ten (two roundings). Scores written with 17 significant digits often land one ulp
+ * away from strtod's value, which changes Viterbi ties. So the vocab scores are re-read from the
+ * raw text with the same arithmetic. (jansson has already validated the syntax.) */
+typedef struct {
+    const char *s;
+    size_t n, i;
+} rawp;
+
+static void r_ws(rawp *r) {
+    while (r->i < r->n && (r->s[r->i] == ' ' || r->s[r->i] == '\t' || r->s[r->i] == '\n' || r->s[r->i] == '\r')) r->i++;
+}
+
+/* skips a string at r->i ('"'); returns false on malformed input */
+static bool r_str(rawp *r, size_t *b, size_t *e) {
+    if (r->i >= r->n || r->s[r->i] != '"') return false;
+    *b = ++r->i;
+    while (r->i < r->n && r->s[r->i] != '"') r->i += r->s[r->i] == '\\' ? 2 : 1;
+    if (r->i >= r->n) return false;
+    *e = r->i++;
+    return true;
+}
+
+static bool r_skip(rawp *r) {
+    int depth = 0;
+    for (;;) {
+        r_ws(r);
+        if (r->i >= r->n) return false;
+        char ch = r->s[r->i];
+        size_t b, e;
+        if (ch == '"') {
+            if (!r_str(r, &b, &e)) return false;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+            r->i++;
+            continue;
+        } else if (ch == '}' || ch == ']') {
+            if (depth == 0) return false;
+            depth--;
+            r->i++;
+        } else if (ch == ',' || ch == ':') {
+            if (depth == 0) return false;
+            r->i++;
+            continue;
+        } else {
+            size_t s0 = r->i;
+            while (r->i < r->n && r->s[r->i] && !strchr(",]} \t\r\n", r->s[r->i])) r->i++;
+            if (r->i == s0) return false;
+        }
+        if (depth == 0) return true;
+    }
+}
+
+/* Positions r at the value of the last occurrence of KEY in the object at r->i. */
+static bool r_find_key(rawp *r, const char *key) {
+    r_ws(r);
+    if (r->i >= r->n || r->s[r->i] != '{') return false;
+    r->i++;
+    size_t found = (size_t)-1, kl = strlen(key);
+    for (;;) {
+        r_ws(r);
+        if (r->i < r->n && r->s[r->i] == '}') break;
+        size_t b, e;
+        if (!r_str(r, &b, &e)) return false;
+        r_ws(r);
+        if (r->i >= r->n || r->s[r->i] != ':') return false;
+        r->i++;
+        r_ws(r);
+        if (e - b == kl && memcmp(r->s + b, key, kl) == 0) found = r->i;
+        if (!r_skip(r)) return false;
+        r_ws(r);
+        if (r->i < r->n && r->s[r->i] == ',') r->i++;
+        else break;
+    }
+    if (found == (size_t)-1) return false;
+    r->i = found;
+    return true;
+}
+
+static const double *pow10_table(void) {
+    static double t[309];
+    static bool init;
+    if (!init) {
+        char lit[16];
+        for (int k = 0; k <= 308; k++) {
+            snprintf(lit, sizeof lit, "1e%d", k);
+            t[k] = strtod(lit, NULL); /* correctly rounded, like Rust's literals */
+        }
+        init = true;
+    }
+    return t;
+}
+
+static bool serde_f64(const char *s, size_t n, double *out) {
+    const double *p10 = pow10_table();
+    size_t i = 0;
+    bool pos = true;
+    if (i < n && s[i] == '-') {
+        pos = false;
+        i++;
+    }
+    if (i >= n || s[i] < '0' || s[i] > '9') return false;
+    uint64_t sig = 0;
+    int64_t ex = 0;
+    bool over = false;
+    const uint64_t M = UINT64_MAX;
+#define OVF(a, d) ((a) >= M / 10 && ((a) > M / 10 || (uint64_t)(d) > M % 10))
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        int d = s[i] - '0';
+        if (over) ex++;
+        else if (OVF(sig, d)) {
+            over = true;
+            ex++;
+        } else sig = sig * 10 + (uint64_t)d;
+    }
+    if (i < n && s[i] == '.') {
+        i++;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            int d = s[i] - '0';
+            if (over) continue;
+            if (OVF(sig, d)) {
+                over = true;
+                continue;
+            }
+            sig = sig * 10 + (uint64_t)d;
+            ex--;
+        }
+    }
+#undef OVF
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        bool pe = true;
+        if (i < n && (s[i] == '+' || s[i] == '-')) pe = s[i++] == '+';
+        int64_t e = 0;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            if (e < 100000) e = e * 10 + (s[i] - '0');
+        ex = pe ? ex + e : ex - e;
+    }
+    if (i != n) return false;
+    double f = (double)sig;
+    for (;;) {
+        int64_t a = ex < 0 ? -ex : ex;
+        if (a <= 308) {
+            if (ex >= 0) f *= p10[a];
+            else f /= p10[a];
+            break;
+        }
+        if (f == 0.0) break;
+        if (ex >= 0) return false;
+        f /= 1e308;
+        ex += 308;
+    }
+    *out = pos ? f : -f;
+    return true;
+}
+
+/* Overwrites scores[0..n) with serde_json's reading of model.vocab[i][1]; false if the raw text
+ * does not have the expected shape (the jansson values are kept then). */
+static bool raw_unigram_scores(const char *buf, size_t len, double *scores, size_t n) {
+    rawp r = {buf, len, 0};
+    if (!r_find_key(&r, "model") || !r_find_key(&r, "vocab")) return false;
+    r_ws(&r);
+    if (r.i >= r.n || r.s[r.i] != '[') return false;
+    r.i++;
+    double *tmp = xmalloc(sizeof(double) * (n ? n : 1));
+    size_t k = 0;
+    bool ok = false;
+    for (;;) {
+        r_ws(&r);
+        if (r.i < r.n && r.s[r.i] == ']') {
+            ok = k == n;
+            break;
+        }
+        if (k >= n || r.i >= r.n || r.s[r.i] != '[') break;
+        r.i++;
+        r_ws(&r);
+        size_t b, e;
+        if (!r_str(&r, &b, &e)) break;
+        r_ws(&r);
+        if (r.i >= r.n || r.s[r.i] != ',') break;
+        r.i++;
+        r_ws(&r);
+        size_t nb = r.i;
+        while (r.i < r.n && r.s[r.i] && !strchr(",] \t\r\n", r.s[r.i])) r.i++;
+        if (!serde_f64(r.s + nb, r.i - nb, &tmp[k])) break;
+        k++;
+        r_ws(&r);
+        if (r.i >= r.n || r.s[r.i] != ']') break;
+        r.i++;
+        r_ws(&r);
+        if (r.i < r.n && r.s[r.i] == ',') r.i++;
+    }
+    if (ok) memcpy(scores, tmp, sizeof(double) * n);
+    free(tmp);
+    return ok;
+}
+
 static int parse_unigram(const jctx *c, const json_t *o, const char *path, tk_model *m) {
     char p[512];
     json_t *v = json_object_get(o, "vocab");
@@ -476,6 +677,11 @@ static int parse_unigram(const jctx *c, const json_t *o, const char *path, tk_mo
         for (size_t k = 0; k < l; k++)
             if (((unsigned char)str[k] & 0xC0) != 0x80) ch++;
         if (ch > maxc) maxc = ch;
+    }
+    if (raw_unigram_scores(c->buf, c->len, m->scores, n)) {
+        mn = 1e300;
+        for (size_t i = 0; i < n; i++)
+            if (m->scores[i] < mn) mn = m->scores[i];
     }
     m->unk_score = mn - 10.0;
     m->max_piece_chars = maxc;
@@ -721,7 +927,7 @@ static int32_t find_tok(const el_tokenizer *tok, const char *const *names) {
 }
 
 el_tokenizer *el_tokenizer_from_json(const char *buf, size_t len, const char *name) {
-    jctx c = {name ? name : "tokenizer.json"};
+    jctx c = {name ? name : "tokenizer.json", buf, len};
     if (!buf) {
         el_err("%s: no data", c.name);
         return NULL;

@@ -90,10 +90,12 @@ int32_t el_tokenizer_token_to_id(const el_tokenizer *tok, const char *token, siz
 const char *el_tokenizer_id_to_token(const el_tokenizer *tok, int32_t id, size_t *n);
 
 /* Debug/test hooks: the normalizer alone, and the pre-tokenizer (after the normalizer) alone.
- * normalize appends the normalized text to out. pre_tokenize appends the pieces to out, each
- * followed by a 0 byte, and returns their count (or EL_ERR). Added tokens are not extracted. */
+ * normalize appends the normalized text to out. pre_tokenize appends the pieces to out one
+ * after the other, sets *piece_lens to a malloc'd array of their byte lengths (caller frees)
+ * and returns their count (or EL_ERR). Added tokens are not extracted. */
 int el_tokenizer_normalize(const el_tokenizer *tok, const char *text, size_t len, el_buf *out);
-int el_tokenizer_pre_tokenize(const el_tokenizer *tok, const char *text, size_t len, el_buf *out);
+int el_tokenizer_pre_tokenize(const el_tokenizer *tok, const char *text, size_t len, el_buf *out,
+                              int32_t **piece_lens);
 
 /* ---- batches ----------------------------------------------------------------------------- */
 /* A padded batch, row-major [n_rows x seq_len]. Padding on the right with the pad id (0 when the

@@ -453,7 +453,9 @@ int el_tokenizer_normalize(const el_tokenizer *tok, const char *text, size_t len
     return tk_norm_apply(tok->norm, text, len, out);
 }
 
-int el_tokenizer_pre_tokenize(const el_tokenizer *tok, const char *text, size_t len, el_buf *out) {
+int el_tokenizer_pre_tokenize(const el_tokenizer *tok, const char *text, size_t len, el_buf *out,
+                              int32_t **piece_lens) {
+    *piece_lens = NULL;
     el_buf nb = {0};
     if (el_tokenizer_normalize(tok, text, len, &nb) != 0) return EL_ERR;
     tk_pieces a = {0}, b = {0};
@@ -466,11 +468,11 @@ int el_tokenizer_pre_tokenize(const el_tokenizer *tok, const char *text, size_t 
     }
     int count = 0;
     if (rc == EL_OK) {
+        *piece_lens = xmalloc(sizeof(int32_t) * (size_t)(pc->n + 1));
         for (int32_t j = 0; j < pc->n; j++) {
             if (pc->len[j] == 0) continue;
             el_buf_append(out, pc->text.s + pc->off[j], (size_t)pc->len[j]);
-            el_buf_append(out, "", 1);
-            count++;
+            (*piece_lens)[count++] = pc->len[j];
         }
     }
     el_buf_free(&nb);

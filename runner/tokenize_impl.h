@@ -26,6 +26,7 @@ bool tk_uni_re_number(int32_t cp);    /* \p{N} of the regex engine */
 bool tk_uni_no_canon_decomp(int32_t cp);  /* no canonical decomposition in HF's tables */
 bool tk_uni_no_compat_decomp(int32_t cp); /* no compatibility decomposition in HF's tables */
 bool tk_uni_is_alnum(int32_t cp);     /* Rust char::is_alphanumeric */
+int tk_uni_ccc(int32_t cp);           /* canonical combining class in HF's tables */
 
 /* ---- string -> id map (open addressing; keys live in an arena) --------------------------- */
 typedef struct {

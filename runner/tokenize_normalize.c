@@ -35,7 +35,7 @@ static void encode_all(const cps *a, el_buf *out) {
 }
 
 /* ---- Unicode normal forms with HF's decomposition tables ----------------------------------- */
-static int ccc(int32_t c) { return utf8proc_get_property(c)->combining_class; }
+static int ccc(int32_t c) { return tk_uni_ccc(c); }
 
 /* Decomposes (canonically, or with compatibility mappings) and orders the marks; composes when
  * asked. Code points HF's tables do not decompose are kept as they are. */

@@ -21,6 +21,13 @@ libc.free.argtypes = [ctypes.c_void_p]
 CATS = "Cn Lu Ll Lt Lm Lo Mn Mc Me Nd Nl No Pc Pd Ps Pe Pi Pf Po Sm Sc Sk So Zs Zl Zp Cc Cf Cs Co".split()
 
 
+u.utf8proc_get_property.restype = ctypes.POINTER(ctypes.c_int16)
+
+
+def ccc(cp):
+    return u.utf8proc_get_property(cp)[1]
+
+
 def cat(cp):
     return CATS[u.utf8proc_category(cp)]
 
@@ -56,7 +63,7 @@ bertpt = pre_tokenizers.BertPreTokenizer()
 bl = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
 
 flip = {k: set() for k in ("other", "mn", "punct", "letter", "number")}
-nodecomp, nodecomp_compat, cjk = set(), set(), set()
+nodecomp, nodecomp_compat, cjk, ccc0 = set(), set(), set(), set()
 for cp in ALL:
     c = chr(cp)
     k = cat(cp)
@@ -84,6 +91,11 @@ for cp in ALL:
             if hf_k != (hf_nfd if hf_nfd != c else c) and hf_k != c:
                 sys.exit("NFKD of U+%04X differs: %r vs %r" % (cp, hf_k, u_k))
             nodecomp_compat.add(cp)
+    k_ccc = ccc(cp) if cp else 0
+    if k_ccc > 1 and nfd.normalize_str(c) == c and nfd.normalize_str(c + "\u0334") == c + "\u0334":
+        ccc0.add(cp)  # HF's tables give it combining class 0 (not reordered)
+    if k_ccc == 1 and nfd.normalize_str(c) == c and nfd.normalize_str("\u0301" + c) == "\u0301" + c:
+        ccc0.add(cp)
     if chinese.normalize_str(c) == " " + c + " ":
         cjk.add(cp)
 # whitespace as Rust sees it: the BERT pre-tokenizer drops it
@@ -130,6 +142,7 @@ for k in flip:
 table("nodecomp", nodecomp)
 table("nodecomp_compat", nodecomp_compat)
 table("cjk", cjk)
+table("ccc0", ccc0)
 out.append("""static int cat(int32_t cp) { return (int)utf8proc_category(cp); }
 
 bool tk_uni_is_other(int32_t cp) {
@@ -171,6 +184,10 @@ bool tk_uni_no_compat_decomp(int32_t cp) {
     return in_ranges(nodecomp, N_NODECOMP, cp) || in_ranges(nodecomp_compat, N_NODECOMP_COMPAT, cp);
 }
 bool tk_uni_is_chinese(int32_t cp) { return in_ranges(cjk, N_CJK, cp); }
+int tk_uni_ccc(int32_t cp) {
+    int c = utf8proc_get_property(cp)->combining_class;
+    return c && in_ranges(ccc0, N_CCC0, cp) ? 0 : c;
+}
 
 bool tk_uni_is_ws(int32_t cp) {
     switch (cp) {
@@ -185,4 +202,4 @@ path = sys.argv[1] if len(sys.argv) > 1 else "runner/tokenize_unitab.c"
 with open(path, "w") as f:
     f.write("\n".join(out) + "\n")
 print("wrote", path, {k: len(ranges(v)) for k, v in flip.items()}, "nodecomp", len(ranges(nodecomp)),
-      "nodecomp_compat", len(ranges(nodecomp_compat)), "cjk", len(ranges(cjk)))
+      "nodecomp_compat", len(ranges(nodecomp_compat)), "cjk", len(ranges(cjk)), "ccc0", len(ranges(ccc0)))

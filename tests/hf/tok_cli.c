@@ -116,8 +116,9 @@ int main(int argc, char **argv) {
         el_buf b = {0};
         for (int32_t i = 0; i < T.count; i++) {
             b.len = 0;
+            int32_t *pl = NULL;
             int r = mode[0] == 'n' ? el_tokenizer_normalize(tok, T.t[i], T.n[i], &b)
-                                   : el_tokenizer_pre_tokenize(tok, T.t[i], T.n[i], &b);
+                                   : el_tokenizer_pre_tokenize(tok, T.t[i], T.n[i], &b, &pl);
             if (r < 0) {
                 printf("ERR %s\n", el_last_error());
                 continue;
@@ -125,15 +126,13 @@ int main(int argc, char **argv) {
             if (mode[0] == 'n') put_hex(b.s ? b.s : "", b.len);
             else {
                 size_t k = 0;
-                int first = 1;
-                while (k < b.len) {
-                    size_t l = strlen(b.s + k);
-                    if (!first) printf(" ");
-                    put_hex(b.s + k, l);
-                    first = 0;
-                    k += l + 1;
+                for (int j = 0; j < r; j++) {
+                    if (j) printf(" ");
+                    put_hex(b.s + k, (size_t)pl[j]);
+                    k += (size_t)pl[j];
                 }
             }
+            free(pl);
             printf("\n");
         }
         el_buf_free(&b);

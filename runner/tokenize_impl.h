@@ -18,6 +18,7 @@ int tk_utf8_len(int32_t cp);
 /* ---- Unicode predicates as HF tokenizers 0.19 sees them (tokenize_unitab.c) ------------- */
 bool tk_uni_is_other(int32_t cp);     /* Cc|Cf|Co of unicode_categories (BertNormalizer) */
 bool tk_uni_is_mn(int32_t cp);        /* Mn of unicode_categories (accent stripping) */
+bool tk_uni_is_mark(int32_t cp);      /* M* of HF's normalization tables (StripAccents) */
 bool tk_uni_is_punct(int32_t cp);     /* P* of unicode_categories, or ASCII punctuation */
 bool tk_uni_is_chinese(int32_t cp);   /* BertNormalizer's CJK ranges */
 bool tk_uni_is_ws(int32_t cp);        /* Rust char::is_whitespace == regex \s */

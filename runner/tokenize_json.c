@@ -242,7 +242,7 @@ static int parse_norm(const jctx *c, const json_t *o, const char *path, tk_norm 
         }
         if (!json_is_string(v)) return jerr(c, p, "expected a base64 string, found %s", jtype(v));
         if (tk_precompiled_init(nm, json_string_value(v), json_string_length(v)) != 0)
-            return el_err_prefix("%s: %s", c->name, p);
+            return el_err("%s: %s: %s", c->name, p, el_last_error() + strlen("precompiled_charsmap: "));
     } else if (!strcmp(t, "Sequence")) {
         nm->type = TK_N_SEQ;
         json_t *a = json_object_get(o, "normalizers");
@@ -339,7 +339,11 @@ static int vocab_object(const jctx *c, const json_t *o, const char *path, tk_map
         size_t kl = json_object_iter_key_len(it);
         json_t *id = json_object_iter_value(it);
         if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= (1 << 30))
-            return jerr(c, p, "token '%.60s': id must be an integer in [0, 2^30), found %s", k, jtype(id));
+        {
+            if (json_is_integer(id))
+                return jerr(c, p, "token '%.60s': id %lld is out of range [0, 2^30)", k, (long long)json_integer_value(id));
+            return jerr(c, p, "token '%.60s': id must be an integer, found %s", k, jtype(id));
+        }
         tk_map_put(m, k, kl, (int32_t)json_integer_value(id));
         it = json_object_iter_next((json_t *)v, it);
     }

@@ -39,6 +39,18 @@ def hard_cases():
     rnd = random.Random(1234)
     for _ in range(600):
         h.append("".join(rnd.choice(pool) for _ in range(rnd.randint(1, 40))))
+    # seeded random code points anywhere in Unicode (assigned or not, private use, new planes)
+    for _ in range(300):
+        cps = []
+        for _ in range(rnd.randint(1, 12)):
+            r = rnd.random()
+            c = rnd.randrange(0x80) if r < 0.2 else rnd.randrange(0x10000) if r < 0.7 else rnd.randrange(0x110000)
+            if 0xD800 <= c <= 0xDFFF:
+                c = 0x20
+            cps.append(chr(c))
+            if rnd.random() < 0.2:
+                cps.append(" ")
+        h.append("".join(cps))
     return h
 
 

@@ -245,7 +245,12 @@ static void split_added(const el_tokenizer *tok, bool normalized, const char *s,
     bool any = false;
     for (int32_t k = 0; k < tok->n_added; k++)
         if (tok->added[k].normalized == normalized) any = true;
+    const bool *fb = tok->added_first[normalized ? 1 : 0];
     while (any && i < n) {
+        if (!fb[(unsigned char)s[i]]) {
+            i++;
+            continue;
+        }
         int32_t best = -1;
         int32_t best_len = 0;
         for (int32_t k = 0; k < tok->n_added; k++) {

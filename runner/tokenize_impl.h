@@ -187,6 +187,7 @@ struct el_tokenizer {
     tk_added *added;
     int32_t n_added;
     tk_map added_map;   /* content -> index into added */
+    bool added_first[2][256]; /* [normalized][byte]: some added token starts with this byte */
     /* post-processor for a single sequence: prefix specials, A, suffix specials */
     bool has_post;
     tk_special *pre_sp, *post_sp;

@@ -242,7 +242,11 @@ static int parse_norm(const jctx *c, const json_t *o, const char *path, tk_norm 
         }
         if (!json_is_string(v)) return jerr(c, p, "expected a base64 string, found %s", jtype(v));
         if (tk_precompiled_init(nm, json_string_value(v), json_string_length(v)) != 0)
-            return el_err("%s: %s: %s", c->name, p, el_last_error() + strlen("precompiled_charsmap: "));
+        {
+            char why[512];
+            snprintf(why, sizeof why, "%s", el_last_error() + strlen("precompiled_charsmap: "));
+            return el_err("%s: %s: %s", c->name, p, why);
+        }
     } else if (!strcmp(t, "Sequence")) {
         nm->type = TK_N_SEQ;
         json_t *a = json_object_get(o, "normalizers");
@@ -980,6 +984,11 @@ el_tokenizer *el_tokenizer_from_json(const char *buf, size_t len, const char *na
             a->norm_content = dupn(a->content, (size_t)a->len);
             a->norm_len = a->len;
         }
+    }
+    for (int32_t i = 0; i < tok->n_added; i++) {
+        tk_added *a = &tok->added[i];
+        if (a->normalized && a->norm_len > 0) tok->added_first[1][(unsigned char)a->norm_content[0]] = true;
+        if (!a->normalized && a->len > 0) tok->added_first[0][(unsigned char)a->content[0]] = true;
     }
     v = json_object_get(root, "truncation");
     if (json_is_object(v)) {

@@ -42,6 +42,24 @@ for max_len in (0, 128, 32, 8, 2):
                 print("  C   %s" % (line if g is None else "ids=%s type=%s mask=%s" % g))
     bad += nb
     print("%s max_len=%-3d texts=%d mismatches=%d (tok_cli %.2fs incl. load)" % (kind, max_len, len(texts), nb, dt))
+# speed: the 5,426 val texts must take well under a second (best of 3, load excluded)
+r = hfcommon.subprocess.run([cli, "bench", path, "3"], input=hfcommon.to_hex_lines(val), capture_output=True, text=True)
+print("%s bench: %s" % (kind, r.stdout.strip() or r.stderr.strip()))
+try:
+    enc_s = float(r.stdout.split("encode_s ")[1].split()[0])
+except (IndexError, ValueError):
+    enc_s = 99.0
+t = time.time()
+hf.no_truncation()
+hf.encode_batch(val)
+t_hf_batch = time.time() - t
+t = time.time()
+for x in val:
+    hf.encode(x)
+print("%s HF python: encode_batch %.3fs (multi-threaded), encode loop %.3fs" % (kind, t_hf_batch, time.time() - t))
+if enc_s >= 1.0 and "sanitized 1" not in r.stdout:
+    print("TOO SLOW: %.3fs for %d texts" % (enc_s, len(val)))
+    bad += 1
 print("%s: %d encodings compared (%d val + %d hard cases, 5 max_len settings), %d mismatches"
       % (kind, total, len(val), len(texts) - len(val), bad))
 sys.exit(1 if bad else 0)

@@ -4,6 +4,7 @@
 #include "tokenize_impl.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -537,18 +538,18 @@ static bool r_find_key(rawp *r, const char *key) {
     return true;
 }
 
-static const double *pow10_table(void) {
-    static double t[309];
-    static bool init;
-    if (!init) {
-        char lit[16];
-        for (int k = 0; k <= 308; k++) {
-            snprintf(lit, sizeof lit, "1e%d", k);
-            t[k] = strtod(lit, NULL); /* correctly rounded, like Rust's literals */
-        }
-        init = true;
+static double g_pow10[309];
+static void pow10_init(void) {
+    char lit[16];
+    for (int k = 0; k <= 308; k++) {
+        snprintf(lit, sizeof lit, "1e%d", k);
+        g_pow10[k] = strtod(lit, NULL); /* correctly rounded, like Rust's float literals */
     }
-    return t;
+}
+static const double *pow10_table(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, pow10_init);
+    return g_pow10;
 }
 
 static bool serde_f64(const char *s, size_t n, double *out) {

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 
 #define MAX_DEPTH 32
+/* Ids are dense array indices: 2^24 is far above any real vocabulary (the largest are ~256k). */
+#define TK_MAX_ID (1 << 24)
 
 typedef struct {
     const char *name; /* file name for messages */
@@ -343,10 +345,10 @@ static int vocab_object(const jctx *c, const json_t *o, const char *path, tk_map
         const char *k = json_object_iter_key(it);
         size_t kl = json_object_iter_key_len(it);
         json_t *id = json_object_iter_value(it);
-        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= (1 << 30))
+        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= TK_MAX_ID)
         {
             if (json_is_integer(id))
-                return jerr(c, p, "token '%.60s': id %lld is out of range [0, 2^30)", k, (long long)json_integer_value(id));
+                return jerr(c, p, "token '%.60s': id %lld is out of range [0, 2^24)", k, (long long)json_integer_value(id));
             return jerr(c, p, "token '%.60s': id must be an integer, found %s", k, jtype(id));
         }
         tk_map_put(m, k, kl, (int32_t)json_integer_value(id));
@@ -663,7 +665,7 @@ static int parse_unigram(const jctx *c, const json_t *o, const char *path, tk_mo
     if (!json_is_array(v)) return jerr(c, p, "expected an array of [piece, score], found %s", jtype(v));
     size_t n = json_array_size(v);
     if (n == 0) return jerr(c, p, "empty vocabulary");
-    if (n >= (1u << 30)) return jerr(c, p, "too large");
+    if (n >= TK_MAX_ID) return jerr(c, p, "%zu pieces: too large (at most 2^24)", n);
     tk_map_init(&m->vocab, (int32_t)n);
     m->scores = xmalloc(sizeof(double) * n);
     m->n_pieces = (int32_t)n;
@@ -771,7 +773,7 @@ static int pair_token(const jctx *c, const json_t *o, const char *path, const ch
         !json_is_integer(json_array_get(v, 1)))
         return jerr(c, p, "expected [token, id]");
     json_int_t x = json_integer_value(json_array_get(v, 1));
-    if (x < 0 || x >= (1 << 30)) return jerr(c, p, "id %lld out of range", (long long)x);
+    if (x < 0 || x >= TK_MAX_ID) return jerr(c, p, "id %lld out of range", (long long)x);
     *id = (int32_t)x;
     return EL_OK;
 }
@@ -826,8 +828,8 @@ static int parse_post(const jctx *c, const json_t *o, const char *path, el_token
                 }
                 for (size_t k = 0; k < json_array_size(ids); k++) {
                     json_t *x = json_array_get(ids, k);
-                    if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) >= (1 << 30))
-                        return jerr(c, q, "special token '%s': ids must be integers in [0, 2^30)", json_string_value(sid));
+                    if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) >= TK_MAX_ID)
+                        return jerr(c, q, "special token '%s': ids must be integers in [0, 2^24)", json_string_value(sid));
                     int32_t id = (int32_t)json_integer_value(x);
                     if (seen_a) add_sp(&tok->post_sp, &tok->n_post, id, type_id);
                     else add_sp(&tok->pre_sp, &tok->n_pre, id, type_id);
@@ -872,7 +874,7 @@ static int parse_added(const jctx *c, const json_t *a, el_tokenizer *tok) {
         const char *s;
         size_t l;
         int64_t id;
-        if (get_str(c, e, p, "content", &s, &l, true) || get_int(c, e, p, "id", -1, 0, (1 << 30) - 1, &id)) return EL_ERR;
+        if (get_str(c, e, p, "content", &s, &l, true) || get_int(c, e, p, "id", -1, 0, TK_MAX_ID - 1, &id)) return EL_ERR;
         if (id < 0) return jerr(c, p, "id: missing");
         tk_added *t = &tok->added[tok->n_added];
         memset(t, 0, sizeof *t);
@@ -1000,7 +1002,7 @@ el_tokenizer *el_tokenizer_from_json(const char *buf, size_t len, const char *na
     v = json_object_get(root, "padding");
     if (json_is_object(v)) {
         int64_t pid;
-        if (get_int(&c, v, "padding", "pad_id", -1, 0, (1 << 30) - 1, &pid)) goto fail;
+        if (get_int(&c, v, "padding", "pad_id", -1, 0, TK_MAX_ID - 1, &pid)) goto fail;
         tok->pad_id = (int32_t)pid;
     }
     /* vocab size and id -> token */

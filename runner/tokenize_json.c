@@ -1049,6 +1049,98 @@ fail:
     return NULL;
 }
 
+/* A special token of tokenizer_config.json: a string or {"content": ...}; def when absent. */
+static const char *cfg_token(const json_t *cfg, const char *key, const char *def) {
+    json_t *v = json_object_get(cfg, key);
+    if (json_is_string(v)) return json_string_value(v);
+    if (json_is_object(v) && json_is_string(json_object_get(v, "content"))) return json_string_value(json_object_get(v, "content"));
+    return def;
+}
+
+el_tokenizer *el_tokenizer_load_bert_vocab(const char *vocab_path, const char *config_path) {
+    char *data = NULL, *cdata = NULL;
+    size_t n = 0, cn = 0;
+    if (el_read_file(vocab_path, &data, &n) != 0) return NULL;
+    json_t *cfg = NULL;
+    if (config_path && el_file_exists(config_path)) {
+        if (el_read_file(config_path, &cdata, &cn) != 0) {
+            free(data);
+            return NULL;
+        }
+        json_error_t je;
+        cfg = json_loadb(cdata, cn, 0, &je);
+        free(cdata);
+        if (!json_is_object(cfg)) {
+            el_err("%s:%d:%d: invalid JSON: %s", config_path, je.line, je.column, cfg ? "expected an object" : je.text);
+            json_decref(cfg);
+            free(data);
+            return NULL;
+        }
+    }
+    if (el_utf8_invalid_at(data, n) >= 0) {
+        el_err("%s: not valid UTF-8 (byte %lld)", vocab_path, (long long)el_utf8_invalid_at(data, n));
+        json_decref(cfg);
+        free(data);
+        return NULL;
+    }
+    /* like transformers' load_vocab: one token per line (universal newlines), id = line index */
+    json_t *vocab = json_object();
+    int32_t id = 0;
+    size_t i = 0;
+    while (i < n) {
+        size_t e = i;
+        while (e < n && data[e] != '\n' && data[e] != '\r') e++;
+        json_object_setn_new_nocheck(vocab, data + i, e - i, json_integer(id));
+        id++;
+        if (e < n && data[e] == '\r' && e + 1 < n && data[e + 1] == '\n') e++;
+        i = e + 1;
+    }
+    free(data);
+    bool lower = true, chinese = true;
+    json_t *v = json_object_get(cfg, "do_lower_case");
+    if (json_is_boolean(v)) lower = json_is_true(v);
+    v = json_object_get(cfg, "tokenize_chinese_chars");
+    if (json_is_boolean(v)) chinese = json_is_true(v);
+    json_t *strip = json_object_get(cfg, "strip_accents");
+    const char *unk = cfg_token(cfg, "unk_token", "[UNK]"), *cls = cfg_token(cfg, "cls_token", "[CLS]"),
+               *sep = cfg_token(cfg, "sep_token", "[SEP]"), *pad = cfg_token(cfg, "pad_token", "[PAD]"),
+               *mask = cfg_token(cfg, "mask_token", "[MASK]");
+    json_t *doc = json_object();
+    json_t *added = json_array();
+    const char *specials[] = {unk, sep, pad, cls, mask};
+    for (int k = 0; k < 5; k++) {
+        json_t *tid = json_object_get(vocab, specials[k]);
+        if (!json_is_integer(tid)) continue;
+        json_array_append_new(added, json_pack("{s:I,s:s,s:b,s:b,s:b,s:b,s:b}", "id", json_integer_value(tid), "content",
+                                               specials[k], "single_word", 0, "lstrip", 0, "rstrip", 0, "normalized", 0, "special", 1));
+    }
+    json_object_set_new(doc, "added_tokens", added);
+    json_object_set_new(doc, "normalizer",
+                        json_pack("{s:s,s:b,s:b,s:O,s:b}", "type", "BertNormalizer", "clean_text", 1, "handle_chinese_chars", chinese,
+                                  "strip_accents", json_is_boolean(strip) ? strip : json_null(), "lowercase", lower));
+    json_object_set_new(doc, "pre_tokenizer", json_pack("{s:s}", "type", "BertPreTokenizer"));
+    json_t *cid = json_object_get(vocab, cls), *sid = json_object_get(vocab, sep);
+    if (json_is_integer(cid) && json_is_integer(sid))
+        json_object_set_new(doc, "post_processor",
+                            json_pack("{s:s,s:[s,I],s:[s,I]}", "type", "BertProcessing", "sep", sep, json_integer_value(sid), "cls",
+                                      cls, json_integer_value(cid)));
+    json_object_set_new(doc, "model", json_pack("{s:s,s:s,s:s,s:i,s:o}", "type", "WordPiece", "unk_token", unk,
+                                                "continuing_subword_prefix", "##", "max_input_chars_per_word", 100, "vocab", vocab));
+    v = json_object_get(cfg, "model_max_length");
+    if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < INT32_MAX)
+        json_object_set_new(doc, "truncation", json_pack("{s:I}", "max_length", json_integer_value(v)));
+    json_decref(cfg);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!text) {
+        el_err("%s: cannot build the tokenizer", vocab_path);
+        return NULL;
+    }
+    el_tokenizer *tok = el_tokenizer_from_json(text, strlen(text), vocab_path);
+    free(text);
+    return tok;
+}
+
 el_tokenizer *el_tokenizer_load(const char *path) {
     if (!path) {
         el_err("el_tokenizer_load: NULL path");
@@ -1056,13 +1148,29 @@ el_tokenizer *el_tokenizer_load(const char *path) {
     }
     struct stat st;
     char *file = NULL;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) file = el_path_join(path, "tokenizer.json");
-    else file = xstrdup(path);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        file = el_path_join(path, "tokenizer.json");
+        if (!el_file_exists(file)) {
+            char *vt = el_path_join(path, "vocab.txt");
+            if (el_file_exists(vt)) { /* a BERT checkpoint without the fast-tokenizer file */
+                char *cfg = el_path_join(path, "tokenizer_config.json");
+                el_tokenizer *tok = el_tokenizer_load_bert_vocab(vt, cfg);
+                free(cfg);
+                free(vt);
+                free(file);
+                return tok;
+            }
+            free(vt);
+        }
+    } else {
+        file = xstrdup(path);
+    }
     char *data = NULL;
     size_t n = 0;
     if (el_read_file(file, &data, &n) != 0) {
         if (file && strcmp(file, path) != 0)
-            el_err_prefix("%s has no readable tokenizer.json (emolab reads the fast-tokenizer file)", path);
+            el_err_prefix("%s has neither tokenizer.json nor vocab.txt (emolab reads the fast-tokenizer file, or a "
+                          "BERT vocab.txt)", path);
         free(file);
         return NULL;
     }

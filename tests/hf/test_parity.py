@@ -3,7 +3,10 @@
 cases, without truncation and truncated to several max_len: ids, type ids and attention masks
 must be identical. Prints the first mismatching text with both id lists and fails otherwise.
 usage: test_parity.py TOK_CLI FIXTURES_DIR KIND"""
-import os, sys, time
+import os, sys, time, warnings
+
+os.environ["HF_HUB_OFFLINE"] = "1"  # local files only
+warnings.filterwarnings("ignore", category=FutureWarning)
 
 from tokenizers import Tokenizer
 
@@ -11,8 +14,13 @@ sys.path.insert(0, os.path.dirname(__file__))
 import hfcommon  # noqa: E402
 
 cli, fix, kind = sys.argv[1:4]
-path = os.path.join(fix, kind, "tokenizer.json")
-hf = Tokenizer.from_file(path)
+if kind.startswith("vocab_"):  # a directory with vocab.txt only: transformers converts it
+    from transformers import BertTokenizerFast
+    path = os.path.join(fix, kind)
+    hf = BertTokenizerFast.from_pretrained(path)._tokenizer
+else:
+    path = os.path.join(fix, kind, "tokenizer.json")
+    hf = Tokenizer.from_file(path)
 hf.no_truncation()
 hf.no_padding()
 val = hfcommon.read_column(hfcommon.VAL)

@@ -427,7 +427,7 @@ int el_tokenize_ex(const el_tokenizer *tok, const char *text, size_t len, el_enc
             out->type_ids[o++] = tok->pre_sp[i].type_id;
         }
     }
-    int32_t tid = tok->has_post && add_special_tokens ? tok->seq_type_id : 0;
+    int32_t tid = tok->has_post ? tok->seq_type_id : 0; /* HF sets A's type id even without specials */
     for (int32_t i = 0; i < keep; i++) {
         out->ids[o] = sc.ids.v[i];
         out->type_ids[o++] = tid;

@@ -50,6 +50,25 @@ for max_len in (0, 128, 32, 8, 2):
                 print("  C   %s" % (line if g is None else "ids=%s type=%s mask=%s" % g))
     bad += nb
     print("%s max_len=%-3d texts=%d mismatches=%d (tok_cli %.2fs incl. load)" % (kind, max_len, len(texts), nb, dt))
+# without the special tokens (add_special_tokens=False), untruncated and truncated
+for max_len in (0, 8):
+    if max_len:
+        hf.enable_truncation(max_length=max_len)
+    else:
+        hf.no_truncation()
+    ref = hf.encode_batch(texts, add_special_tokens=False)
+    got = hfcommon.run_cli(cli, ["encode", path, str(max_len), "nospecial"], texts)
+    nb = 0
+    for text, r, line in zip(texts, ref, got):
+        g = hfcommon.parse_enc(line)
+        want = (r.ids, r.type_ids, r.attention_mask)
+        total += 1
+        if g != want:
+            nb += 1
+            if bad + nb <= 3:
+                print("MISMATCH kind=%s nospecial max_len=%d text=%r\n  hf  %s\n  C   %s" % (kind, max_len, text, want, line))
+    bad += nb
+    print("%s nospecial max_len=%-3d texts=%d mismatches=%d" % (kind, max_len, len(texts), nb))
 # speed: the 5,426 val texts must take well under a second (best of 3, load excluded)
 r = hfcommon.subprocess.run([cli, "bench", path, "3"], input=hfcommon.to_hex_lines(val), capture_output=True, text=True)
 print("%s bench: %s" % (kind, r.stdout.strip() or r.stderr.strip()))
@@ -68,6 +87,6 @@ print("%s HF python: encode_batch %.3fs (multi-threaded), encode loop %.3fs" % (
 if enc_s >= 1.0 and "sanitized 1" not in r.stdout:
     print("TOO SLOW: %.3fs for %d texts" % (enc_s, len(val)))
     bad += 1
-print("%s: %d encodings compared (%d val + %d hard cases, 5 max_len settings), %d mismatches"
+print("%s: %d encodings compared (%d val + %d hard cases; 5 max_len settings with specials, 2 without), %d mismatches"
       % (kind, total, len(val), len(texts) - len(val), bad))
 sys.exit(1 if bad else 0)

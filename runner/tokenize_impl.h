@@ -136,6 +136,7 @@ typedef struct {
     char *prefix;       /* continuing_subword_prefix (wordpiece, bpe) */
     int32_t prefix_len;
     int32_t max_chars;
+    int32_t max_key_bytes; /* longest vocab key (bounds the WordPiece search) */
     /* bpe */
     char *suffix;       /* end_of_word_suffix */
     int32_t suffix_len;

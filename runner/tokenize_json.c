@@ -732,6 +732,8 @@ static int parse_model(const jctx *c, const json_t *o, tk_model *m) {
         int64_t mc;
         if (get_int(c, o, "model", "max_input_chars_per_word", 100, 0, INT32_MAX, &mc)) return EL_ERR;
         m->max_chars = (int32_t)mc;
+        for (int32_t e = 0; e < m->vocab.n; e++)
+            if (m->vocab.key_len[e] > m->max_key_bytes) m->max_key_bytes = m->vocab.key_len[e];
     } else if (!strcmp(t, "BPE")) {
         m->kind = EL_TOK_BPE;
         if (parse_bpe(c, o, "model", m)) return EL_ERR;

@@ -44,6 +44,9 @@ def wordpiece(lowercase, kind):
     else:
         tok.post_processor = processors.BertProcessing(("[SEP]", sep), ("[CLS]", cls))
     tok.decoder = decoders.WordPiece()
+    if not lowercase:  # added (non-special) tokens with the matching options
+        tok.add_tokens([AddedToken("кот", single_word=True), AddedToken("мяу", lstrip=True, rstrip=True),
+                        AddedToken("Ёж", normalized=True)])
     save(tok, kind)
 
 

@@ -83,8 +83,10 @@ t_hf_batch = time.time() - t
 t = time.time()
 for x in val:
     hf.encode(x)
-print("%s HF python: encode_batch %.3fs (multi-threaded), encode loop %.3fs" % (kind, t_hf_batch, time.time() - t))
-if enc_s >= 1.0 and "sanitized 1" not in r.stdout:
+t_hf_loop = time.time() - t
+print("%s HF python: encode_batch %.3fs (multi-threaded), encode loop %.3fs" % (kind, t_hf_batch, t_hf_loop))
+# over a second only counts when the machine is not simply overloaded (then HF's loop is slow too)
+if enc_s >= 1.0 and enc_s > 0.5 * t_hf_loop and "sanitized 1" not in r.stdout:
     print("TOO SLOW: %.3fs for %d texts" % (enc_s, len(val)))
     bad += 1
 print("%s: %d encodings compared (%d val + %d hard cases; 5 max_len settings with specials, 2 without), %d mismatches"

@@ -189,16 +189,37 @@ static int write_ensemble_json(const char *path, const members *m, const char *u
     return rc;
 }
 
-static int load_members(el_registry *reg, const char *const *refs, int32_t n,
-                        const el_ensemble_params *p, members *m, el_dataset *data) {
-    el_predictor_params pp = el_predictor_default_params();
-    pp.threads = p->threads;
-    pp.quiet = p->quiet;
-    /* 1. resolve and check everything recorded before loading any model or data */
-    for (int32_t i = 0; i < n; i++) {
+/* Labels a run was scored with (its thresholds rows), in output order. */
+static int read_labels(el_registry *reg, const char *uuid, members *m) {
+    sqlite3 *db = el_registry_db(reg);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT label FROM thresholds WHERE run = ? ORDER BY label_idx", -1,
+                           &st, NULL) != SQLITE_OK)
+        return el_err("%s: reading labels: %s", el_registry_path(reg), sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, uuid, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW && m->k < EL_MAX_LABELS)
+        m->labels[m->k++] = xstrdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (m->k == 0) return el_err("run %s has no recorded thresholds/labels", uuid);
+    return EL_OK;
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Step 1, from the registry alone (cheap, before any model or data is loaded): resolves and
+ * checks the members, puts them in uuid order (an ensemble is a set: "a b" and "b a" are the
+ * same ensemble, averaged in the same order), reads their data fingerprints and labels. */
+static int check_members(el_registry *reg, const char *const *refs, int32_t n, members *m) {
+    char **sorted = xcalloc((size_t)n, sizeof(char *));
+    int rc = EL_OK;
+    for (int32_t i = 0; i < n && rc == EL_OK; i++) {
         el_run_ref r;
-        if (el_registry_resolve_run(reg, refs[i], &r) != 0) return EL_ERR;
-        int rc = EL_OK;
+        if (el_registry_resolve_run(reg, refs[i], &r) != 0) {
+            rc = EL_ERR;
+            break;
+        }
         if (!el_streq(r.kind, "single"))
             rc = el_err("run %s (%s) is itself an ensemble: list its members instead", r.uuid,
                         r.name);
@@ -207,15 +228,31 @@ static int load_members(el_registry *reg, const char *const *refs, int32_t n,
                         "and test scores are complete)", r.uuid, r.name, r.status);
         else if (!r.checkpoint)
             rc = el_err("run %s (%s) saved no checkpoint: it cannot predict", r.uuid, r.name);
-        for (int32_t j = 0; j < i && rc == EL_OK; j++)
-            if (!strcmp(m->uuid[j], r.uuid))
-                rc = el_err("run %s (%s) is listed twice ('%s' and '%s'); list each member once",
-                            r.uuid, r.name, refs[j], refs[i]);
-        memcpy(m->uuid[i], r.uuid, 37);
-        m->name[i] = xstrdup(r.name ? r.name : "");
-        m->n = i + 1;
+        /* "uuid\tname\tref" sorts by uuid */
+        sorted[i] = el_printf("%s\t%s\t%s", r.uuid, r.name ? r.name : "", refs[i]);
         el_run_ref_free(&r);
-        if (rc != EL_OK) return EL_ERR;
+    }
+    int32_t got = 0;
+    while (got < n && sorted[got]) got++;
+    if (rc == EL_OK) {
+        qsort(sorted, (size_t)n, sizeof(char *), cmp_str);
+        for (int32_t i = 0; i < n; i++) {
+            char *name = strchr(sorted[i], '\t');
+            *name++ = 0;
+            char *ref = strchr(name, '\t');
+            *ref++ = 0;
+            memcpy(m->uuid[i], sorted[i], 37);
+            m->name[i] = xstrdup(name);
+            m->n = i + 1;
+            if (i > 0 && !strcmp(m->uuid[i], m->uuid[i - 1])) {
+                rc = el_err("run %s (%s) is listed twice; list each member once", m->uuid[i], name);
+                break;
+            }
+        }
+    }
+    for (int32_t i = 0; i < got; i++) free(sorted[i]);
+    free(sorted);
+    for (int32_t i = 0; i < m->n && rc == EL_OK; i++) {
         if (read_member_data(reg, m->uuid[i], &m->data[i]) != 0) return EL_ERR;
         if (i > 0) {
             const char *what = strcmp(m->data[i].val, m->data[0].val) ? "val"
@@ -229,6 +266,17 @@ static int load_members(el_registry *reg, const char *const *refs, int32_t n,
                               !strcmp(what, "val") ? m->data[i].val : m->data[i].test);
         }
     }
+    if (rc == EL_OK) rc = read_labels(reg, m->uuid[0], m);
+    return rc;
+}
+
+/* Step 2: each member loaded in turn (checkpoint verified) predicts val and test. */
+static int predict_members(el_registry *reg, const el_ensemble_params *p, members *m,
+                           el_dataset *data) {
+    el_predictor_params pp = el_predictor_default_params();
+    pp.threads = p->threads;
+    pp.quiet = p->quiet;
+    int32_t n = m->n;
     /* 2. the val and test data, checked against what the members were scored on */
     for (int32_t i = 0; i < n; i++) {
         el_predictor *pr = el_predictor_open_members(reg, (const char *const[]){m->uuid[i]}, 1, &pp);
@@ -236,9 +284,13 @@ static int load_members(el_registry *reg, const char *const *refs, int32_t n,
         int32_t k = el_predictor_n_labels(pr);
         const char *const *labels = el_predictor_labels(pr);
         int rc = EL_OK;
-        if (i == 0) {
-            m->k = k;
-            for (int32_t j = 0; j < k; j++) m->labels[j] = xstrdup(labels[j]);
+        bool same = k == m->k;
+        for (int32_t j = 0; same && j < k; j++) same = !strcmp(labels[j], m->labels[j]);
+        if (!same) {
+            rc = el_err("run %s (%s) predicts other labels (or in another order) than %s (%s) was "
+                        "scored with: they cannot be averaged", m->uuid[i], m->name[i], m->uuid[0],
+                        m->name[0]);
+        } else if (i == 0) {
             el_spec spec;
             const char *cfg = el_predictor_member_config(pr, 0);
             rc = el_predict_spec_from_config(cfg, m->uuid[0], &spec);
@@ -266,13 +318,6 @@ static int load_members(el_registry *reg, const char *const *refs, int32_t n,
             if (rc == EL_OK && data->labels.n != k)
                 rc = el_err("run %s predicts %d labels, its data has %d", m->uuid[0], (int)k,
                             (int)data->labels.n);
-        } else {
-            bool same = k == m->k;
-            for (int32_t j = 0; same && j < k; j++) same = !strcmp(labels[j], m->labels[j]);
-            if (!same)
-                rc = el_err("runs %s (%s) and %s (%s) predict different labels (or in another "
-                            "order): they cannot be averaged", m->uuid[0], m->name[0], m->uuid[i],
-                            m->name[i]);
         }
         if (rc == EL_OK) {
             if (!p->quiet)
@@ -433,7 +478,7 @@ int el_ensemble_build(el_registry *reg, const char *const *refs, int32_t n,
     memset(&m, 0, sizeof m);
     el_dataset data;
     memset(&data, 0, sizeof data);
-    int rc = load_members(reg, refs, n, &p, &m, &data);
+    int rc = check_members(reg, refs, n, &m);
     char *cfg = NULL, *cfg_id = NULL, *name = NULL;
     if (rc != EL_OK) goto out;
 
@@ -468,6 +513,8 @@ int el_ensemble_build(el_registry *reg, const char *const *refs, int32_t n,
             goto out;
         }
     }
+    rc = predict_members(reg, &p, &m, &data);
+    if (rc != EL_OK) goto out;
     int32_t k = m.k;
     float *pv = xmalloc((size_t)(data.val.n * k) * sizeof(float) + 1);
     float *pt = xmalloc((size_t)(data.test.n * k) * sizeof(float) + 1);

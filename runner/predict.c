@@ -880,6 +880,11 @@ int cmd_predict(int argc, char **argv) {
         fprintf(stderr, "emolab predict: give texts or --input FILE, not both\n");
         goto done;
     }
+    if (input && !strcmp(format, "json")) {
+        fprintf(stderr, "emolab predict: --format applies to texts; --input writes CSV (add "
+                        "--probabilities for the scores)\n");
+        goto done;
+    }
     if (input && !output) {
         fprintf(stderr, "emolab predict: --input needs --output FILE.csv (or --output - for "
                         "stdout)\n");

@@ -7,7 +7,8 @@
  * thresholds tuned on validation. Probabilities are computed exactly as training scored val and
  * test (el_predict_probs: eval mode, batches of EL_PREDICT_BATCH rows counted from the first
  * text of each call), so predicting a run's own test split reproduces its recorded test metrics
- * bit for bit.
+ * bit for bit. (The same text in batches of other sizes may differ in the last bit of its
+ * probabilities, as BLAS kernels depend on the batch size; a file is always cut the same way.)
  *
  * An ensemble run (kind "ensemble", made by el_ensemble_build) predicts by loading every member
  * run listed in its config and averaging their probabilities with el_probs_mean (the same

@@ -4,11 +4,11 @@
 # registry lookup, checkpoint sha256 verification, model build + load, CSV read, featurizing,
 # forward passes, CSV write (atomic). Bar: at most 3 s.
 #
-#   bench/predict/run.sh                 trains configs/bow.yaml (train.epochs=1 by default: the
-#                                        checkpoint has the same shape whatever the epochs) into a
-#                                        temporary registry, then times prediction
+#   bench/predict/run.sh                 trains configs/bow.yaml as it is into a temporary
+#                                        registry, then times prediction
 #   bench/predict/run.sh REGISTRY RUN    times an existing run instead
-#   EMOLAB_BENCH_EPOCHS=8                train the spec's full 8 epochs
+#   EMOLAB_BENCH_EPOCHS=1                train 1 epoch only (quicker; the checkpoint has the same
+#                                        shape: the same table rows are touched in epoch 1)
 #   EMOLAB_BENCH_REPEATS=7               timed repetitions (default 5)
 #
 # The machine is shared: the best (and median) of the repetitions are reported, with the
@@ -29,8 +29,10 @@ if [ $# -ge 2 ]; then
   reg="$1"; run="$2"
 else
   reg="$out/registry.db"
-  echo "training configs/bow.yaml (train.epochs=${EMOLAB_BENCH_EPOCHS:-1}) ..." >&2
-  "$bin" run "$here/configs/bow.yaml" --set "train.epochs=${EMOLAB_BENCH_EPOCHS:-1}" \
+  epochs=()
+  [ -n "${EMOLAB_BENCH_EPOCHS:-}" ] && epochs=(--set "train.epochs=$EMOLAB_BENCH_EPOCHS")
+  echo "training configs/bow.yaml ${epochs[*]} ..." >&2
+  "$bin" run "$here/configs/bow.yaml" "${epochs[@]}" \
     --registry "$reg" --experiments "$out/exp" > "$out/run.txt" 2> "$out/run.log"
   run=$(awk '/^run /{print $2; exit}' "$out/run.txt")
   cat "$out/run.txt" >&2
@@ -47,11 +49,14 @@ for i in $(seq "$repeats"); do
     --output "$out/submission.csv" >> "$out/times"
 done
 rows=$(($(wc -l < "$out/submission.csv") - 1))
-/usr/bin/python3 - "$out/times" "$floor" "$rows" "$(cut -d' ' -f1-3 /proc/loadavg)" <<'PY'
-import statistics, sys
+uuid=$(sqlite3 "$reg" "SELECT uuid FROM runs WHERE uuid LIKE '$run%' OR name = '$run' LIMIT 1" 2>/dev/null || true)
+/usr/bin/python3 - "$out/times" "$floor" "$rows" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  "$out/submission.csv" "$test_csv" "$here/configs/labels/ekman7.yaml" "$reg" "$uuid" <<'PY'
+import csv, re, sqlite3, statistics, sys
 times = [tuple(map(float, l.split())) for l in open(sys.argv[1])]
 floor = tuple(map(float, sys.argv[2].split()))
 rows, load = int(sys.argv[3]), sys.argv[4]
+sub, test, labels_yaml, reg, uuid = sys.argv[5:10]
 walls = sorted(t[0] for t in times)
 best = min(times)
 print(f"emolab predict, {rows} test texts (bow run), {len(times)} runs, load average {load}")
@@ -62,4 +67,23 @@ print(f"  libtorch start alone (emolab version): {floor[0]:.2f} s wall, {floor[1
 if rows != 5427:
     print(f"  WRONG: {rows} output rows, expected 5427")
     sys.exit(1)
+# the submission scored here (scikit-learn, labels mapped by the ekman7 file) against the test
+# metrics `emolab run` recorded: they must be the same number
+try:
+    import yaml
+    from sklearn.metrics import f1_score
+    ls = yaml.safe_load(open(labels_yaml))
+    names, gmap = ls["labels"], {str(k): v for k, v in ls["maps"]["goemotions"].items()}
+    tgt = lambda v: v if isinstance(v, list) else ([] if v is None else [v])
+    y = [[int(any(n in tgt(gmap[i]) for i in re.findall(r"\d+", r["labels"]))) for n in names]
+         for r in csv.DictReader(open(test, encoding="utf-8"))]
+    p = [[int(r[n]) for n in names] for r in csv.DictReader(open(sub, encoding="utf-8"))]
+    mine = f1_score(y, p, average="weighted", zero_division=0)
+    rec = sqlite3.connect(reg).execute("SELECT value FROM metrics WHERE run = ? AND split = 'test'"
+                                       " AND name = 'weighted_f1'", (uuid,)).fetchone()
+    rec = rec[0] if rec else float("nan")
+    print(f"  test weighted F1 of the submission (sklearn): {mine!r}; recorded by the run: {rec!r}"
+          f"  {'EXACT' if mine == rec else 'DIFFERENT'}")
+except ImportError as e:
+    print(f"  (scoring skipped: {e})")
 PY

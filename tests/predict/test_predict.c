@@ -189,8 +189,10 @@ int main(void) {
 
     /* ---- three tiny runs; c is scored on other val data ---- */
     if (train("tiny-a", 1, NULL) || train("tiny-b", 2, NULL) ||
-        train("tiny-c", 3, "--set data.val.limit=900"))
+        train("tiny-c", 3, "--set data.val.limit=900")) {
+        g_failures++;
         return check_done("test_predict");
+    }
     char *dbp = el_printf("%s/r.db", g_dir);
     if (sqlite3_open_v2(dbp, &g_db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return 1;
     free(dbp);

@@ -169,9 +169,10 @@ if rc == 0:
             check((l in pr["labels"]) == (f32(pr["probabilities"][l]) >= THR[l]),
                   "json: label %s follows its threshold" % l)
     check(all(f32(j["thresholds"][l]) == THR[l] for l in LABELS), "json thresholds = thresholds.json")
-    # the same text predicted in batch gives the same probabilities
-    check(all(f32(j["predictions"][0]["probabilities"][l]) == f32(rows[1][1 + len(LABELS) + i])
-              for i, l in enumerate(LABELS)), "json and batch probabilities agree")
+    # the same text predicted in another batch: the same probabilities up to the last bits
+    # (BLAS kernels depend on the batch size; files are always cut into the same batches)
+    check(all(abs(f32(j["predictions"][0]["probabilities"][l]) - f32(rows[1][1 + len(LABELS) + i]))
+              <= 1e-6 for i, l in enumerate(LABELS)), "json and batch probabilities agree")
 rc, out, err = predict("cli-a", "Спасибо!")
 check(rc == 0 and "labels:" in out and "threshold" in out, "text output: " + out + err)
 

@@ -10,4 +10,7 @@ int cmd_data(int argc, char **argv);  /* fetch.c: the pinned public data sets */
 int cmd_run(int argc, char **argv);       /* run.c */
 int cmd_selfcheck(int argc, char **argv); /* selfcheck.c */
 
+int cmd_predict(int argc, char **argv);  /* predict.c: a recorded run on new texts / a CSV file */
+int cmd_ensemble(int argc, char **argv); /* ensemble.c: average recorded runs, record the result */
+
 #endif /* EL_COMMANDS_H */

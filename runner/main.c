@@ -22,6 +22,8 @@ static const command COMMANDS[] = {
     {"version", NULL, "print emolab's version and commit"},
     {"fetch", cmd_fetch, "download Hugging Face models into the HF cache (verified, resumable)"},
     {"data", cmd_data, "list and download the pinned public data sets (ls, fetch)"},
+    {"predict", cmd_predict, "labels for new texts or a CSV file from a recorded run or ensemble"},
+    {"ensemble", cmd_ensemble, "average recorded runs (or the --top K), tune on val, record it"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

@@ -49,8 +49,9 @@ static void usage(FILE *out) {
  * 2 threads are as fast or faster. libgomp reads the policy once, when it is loaded, so the
  * commands that compute set it and re-execute themselves. OMP_WAIT_POLICY=active keeps spinning. */
 static void ensure_passive_omp(const char *cmd, char **argv) {
-    static const char *const computing[] = {"run", "sweep", "worker", "selfcheck", "predict",
-                                            "ensemble", "export", NULL};
+    /* predict and ensemble compute on one thread: they would pay a second libtorch load for
+     * nothing */
+    static const char *const computing[] = {"run", "sweep", "worker", "selfcheck", "export", NULL};
     if (getenv("OMP_WAIT_POLICY")) return;
     for (int i = 0; computing[i]; i++)
         if (!strcmp(cmd, computing[i])) {

@@ -10,4 +10,9 @@ int cmd_data(int argc, char **argv);  /* fetch.c: the pinned public data sets */
 int cmd_run(int argc, char **argv);       /* run.c */
 int cmd_selfcheck(int argc, char **argv); /* selfcheck.c */
 
+int cmd_report(int argc, char **argv);  /* report_cmd.c: the leaderboard */
+int cmd_ls(int argc, char **argv);      /* report_cmd.c */
+int cmd_show(int argc, char **argv);    /* report_cmd.c */
+int cmd_compare(int argc, char **argv); /* report_cmd.c */
+
 #endif /* EL_COMMANDS_H */

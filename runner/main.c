@@ -19,6 +19,10 @@ static const command COMMANDS[] = {
     {"version", NULL, "print emolab's version and commit"},
     {"fetch", cmd_fetch, "download Hugging Face models into the HF cache (verified, resumable)"},
     {"data", cmd_data, "list and download the pinned public data sets (ls, fetch)"},
+    {"report", cmd_report, "render the leaderboard (Markdown, HTML with charts, CSV, JSON)"},
+    {"ls", cmd_ls, "list recent runs, one line each"},
+    {"show", cmd_show, "everything about one run: config, data, classification report, epochs"},
+    {"compare", cmd_compare, "two runs side by side: config diff, metric and per-class deltas"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

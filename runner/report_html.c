@@ -206,7 +206,7 @@ char *el_report_html(const el_report *r) {
         const el_report_row *row = &r->rows[i];
         el_buf_printf(&b, "<tr><td class=\"rank\" data-v=\"%d\">%d</td><td><div class=\"name\">", (int)i + 1, (int)i + 1);
         el_html_escape(&b, row->title);
-        if (row->n_names > 1) el_buf_printf(&b, " <span class=\"pm\">(+%d names)</span>", (int)row->n_names - 1);
+        if (!r->group_by && row->n_names > 1) el_buf_printf(&b, " <span class=\"pm\">(+%d names)</span>", (int)row->n_names - 1);
         if (!strcmp(row->kind, "ensemble")) el_buf_puts(&b, "<span class=\"kind\">ensemble</span>");
         el_buf_puts(&b, "</div>");
         if (*row->model) {

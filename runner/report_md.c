@@ -59,7 +59,7 @@ char *el_report_md(const el_report *r) {
         const el_report_row *row = &r->rows[i];
         el_buf_printf(&b, "| %d | ", (int)i + 1);
         el_md_escape(&b, row->title);
-        if (row->n_names > 1) el_buf_printf(&b, " (+%d names)", (int)row->n_names - 1);
+        if (!r->group_by && row->n_names > 1) el_buf_printf(&b, " (+%d names)", (int)row->n_names - 1);
         el_buf_puts(&b, " | ");
         el_md_escape(&b, row->model);
         el_buf_puts(&b, " | ");

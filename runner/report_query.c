@@ -126,7 +126,16 @@ static void add_bind(el_run_where *w, const char *v) {
     w->binds[w->n_binds++] = xstrdup(v);
 }
 
-static bool has_glob(const char *v) { return strpbrk(v, "*?[") != NULL; }
+/* * and ? are wildcards; '[' stays literal (lists like [768] are common values) */
+static bool has_glob(const char *v) { return strpbrk(v, "*?") != NULL; }
+
+static char *glob_escape(const char *v) {
+    el_buf b = {0};
+    for (const char *p = v; *p; p++)
+        if (*p == '[') el_buf_puts(&b, "[[]");
+        else el_buf_putc(&b, *p);
+    return b.s ? el_buf_take(&b) : xstrdup("");
+}
 
 static char *json_quote(const char *s) {
     el_buf b = {0};
@@ -193,7 +202,9 @@ int el_run_where_build(sqlite3 *db, const char *reg_path, const el_run_filter *f
                 }
             }
             el_buf_printf(&cond, "IFNULL(%s, '') %s ?", RUN_COLUMNS[fi], has_glob(val) ? "GLOB" : "=");
-            add_bind(w, val);
+            char *g = has_glob(val) ? glob_escape(val) : xstrdup(val);
+            add_bind(w, g);
+            free(g);
         } else {
             if (n_runs > 0 && !param_key_known(db, key)) {
                 unknown_key_error(db, reg_path, "--where", key);
@@ -203,11 +214,13 @@ int el_run_where_build(sqlite3 *db, const char *reg_path, const el_run_filter *f
             el_buf_puts(&cond, "EXISTS (SELECT 1 FROM params p WHERE p.run = r.uuid AND p.key = ? AND (");
             add_bind(w, key);
             if (has_glob(val)) {
-                char *q = el_printf("\"%s\"", val);
+                char *g = glob_escape(val);
+                char *q = el_printf("\"%s\"", g);
                 el_buf_puts(&cond, "p.value GLOB ? OR p.value GLOB ?");
-                add_bind(w, val);
+                add_bind(w, g);
                 add_bind(w, q);
                 free(q);
+                free(g);
             } else {
                 char *raw = val[0] == '[' || val[0] == '{' ? squeeze_json(val) : xstrdup(val);
                 char *q = json_quote(val);
@@ -326,6 +339,11 @@ static const char *kv_get(const char *const *keys, const char *const *values, in
     return NULL;
 }
 
+static bool el_ends_with_sep(const el_buf *b) {
+    size_t n = strlen(" · ");
+    return b->len >= n && !memcmp(b->s + b->len - n, " · ", n);
+}
+
 char *el_model_description(const char *const *keys, const char *const *values, int32_t n, const char *kind) {
     el_buf b = {0};
     if (kind && !strcmp(kind, "ensemble")) el_buf_puts(&b, "ensemble · ");
@@ -378,9 +396,10 @@ char *el_model_description(const char *const *keys, const char *const *values, i
         el_buf_printf(&h, " x%s heads%s%s", heads, *d ? " + " : "", *d ? (strcmp(d, "linear") ? d : "meta-layer") : "");
         free(d);
     }
-    if (h.len) el_buf_printf(&b, "%s%s", b.len ? " · " : "", h.s);
+    if (h.len) el_buf_printf(&b, "%s%s", b.len && !el_ends_with_sep(&b) ? " · " : "", h.s);
     el_buf_free(&h);
     if (!b.s) return xstrdup("");
+    if (el_ends_with_sep(&b)) b.s[b.len -= strlen(" · ")] = 0; /* "ensemble" alone */
     return el_buf_take(&b);
 }
 
@@ -839,7 +858,7 @@ static int check_metric(sqlite3 *db, el_report *r, const char *metric, int64_t n
     static const char *const standard[] = {"weighted_f1", "macro_f1", "micro_f1", "samples_f1"};
     bool std_name = false;
     for (size_t i = 0; i < 4; i++) std_name |= !strcmp(metric, standard[i]);
-    if ((n_runs == 0 && std_name) || exists_query(db, "SELECT 1 FROM metrics WHERE name = ?1 LIMIT 1", metric))
+    if (std_name || exists_query(db, "SELECT 1 FROM metrics WHERE name = ?1 LIMIT 1", metric))
         return 0;
     char **names;
     int32_t n;

@@ -72,6 +72,9 @@ void el_html_escape(el_buf *b, const char *s) {
         case '\'': rep = "&#39;"; break;
         default: break;
         }
+        /* C0 controls other than tab/newline/CR are not allowed in HTML text */
+        if (!rep && (unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') rep = "\xEF\xBF\xBD";
+        if (!rep && (unsigned char)*p == 0x7f) rep = "\xEF\xBF\xBD";
         if (rep) {
             el_buf_append(b, run, (size_t)(p - run));
             el_buf_puts(b, rep);

@@ -196,8 +196,11 @@ char *el_report_html(const el_report *r) {
         el_buf_puts(&b, "</th>");
     }
     int32_t c_runs = 3 + 2 * r->n_dvariants;
-    el_buf_printf(&b, "<th rowspan=\"2\" class=\"num\" data-sort=\"%d\" data-type=\"num\">runs</th>"
-                      "<th rowspan=\"2\" data-sort=\"%d\">differs</th></tr>\n<tr>", (int)c_runs, (int)c_runs + 1);
+    bool differs = false; /* the column only when some row has something in it */
+    for (int32_t i = 0; i < r->n_rows; i++) differs |= r->rows[i].differs && *r->rows[i].differs;
+    el_buf_printf(&b, "<th rowspan=\"2\" class=\"num\" data-sort=\"%d\" data-type=\"num\">runs</th>", (int)c_runs);
+    if (differs) el_buf_printf(&b, "<th rowspan=\"2\" data-sort=\"%d\">differs</th>", (int)c_runs + 1);
+    el_buf_puts(&b, "</tr>\n<tr>");
     for (int32_t k = 0; k < r->n_dvariants; k++)
         el_buf_printf(&b, "<th class=\"num\" data-sort=\"%d\" data-type=\"num\">val</th>"
                           "<th class=\"num\" data-sort=\"%d\" data-type=\"num\">test</th>", (int)(3 + 2 * k), (int)(4 + 2 * k));
@@ -206,7 +209,7 @@ char *el_report_html(const el_report *r) {
         const el_report_row *row = &r->rows[i];
         el_buf_printf(&b, "<tr><td class=\"rank\" data-v=\"%d\">%d</td><td><div class=\"name\">", (int)i + 1, (int)i + 1);
         el_html_escape(&b, row->title);
-        if (!r->group_by && row->n_names > 1) el_buf_printf(&b, " <span class=\"pm\">(+%d names)</span>", (int)row->n_names - 1);
+        if (!r->group_by && row->n_names > 1) el_buf_printf(&b, " <span class=\"pm\">(+%d name%s)</span>", (int)row->n_names - 1, row->n_names == 2 ? "" : "s");
         if (!strcmp(row->kind, "ensemble")) el_buf_puts(&b, "<span class=\"kind\">ensemble</span>");
         el_buf_puts(&b, "</div>");
         if (*row->model) {
@@ -221,12 +224,16 @@ char *el_report_html(const el_report *r) {
             td_stat(&b, &row->cells[k].val, r->digits, true);
             td_stat(&b, &row->cells[k].test, r->digits, false);
         }
-        el_buf_printf(&b, "<td class=\"num\" data-v=\"%d\">%d</td><td class=\"differs\">", (int)row->n_runs, (int)row->n_runs);
-        el_html_escape(&b, row->differs);
-        el_buf_puts(&b, "</td></tr>\n");
+        el_buf_printf(&b, "<td class=\"num\" data-v=\"%d\">%d</td>", (int)row->n_runs, (int)row->n_runs);
+        if (differs) {
+            el_buf_puts(&b, "<td class=\"differs\">");
+            el_html_escape(&b, row->differs);
+            el_buf_puts(&b, "</td>");
+        }
+        el_buf_puts(&b, "</tr>\n");
     }
     if (!r->n_rows) {
-        el_buf_printf(&b, "<tr><td colspan=\"%d\" class=\"empty\">No runs to show. ", (int)c_runs + 2);
+        el_buf_printf(&b, "<tr><td colspan=\"%d\" class=\"empty\">No runs to show. ", (int)c_runs + (differs ? 2 : 1));
         el_html_escape(&b, r->hint ? r->hint : "");
         el_buf_puts(&b, "</td></tr>\n");
     }
@@ -234,9 +241,11 @@ char *el_report_html(const el_report *r) {
 
     int32_t shown = r->n_rows < r->chart_rows ? r->n_rows : r->chart_rows;
     /* charts */
-    el_buf_puts(&b, "<section class=\"panel\">\n<h2>");
+    el_buf_puts(&b, "<section class=\"panel\">\n<h2>Per ");
+    el_buf_puts(&b, r->group_by ? "group" : "variant");
+    el_buf_puts(&b, ": ");
     el_html_escape(&b, r->metric_title);
-    el_buf_printf(&b, " per variant</h2>\n<p class=\"note\">The top %d rows, per data variant: val (circle) and test "
+    el_buf_printf(&b, "</h2>\n<p class=\"note\">The top %d rows, per data variant: val (circle) and test "
                       "(diamond) means, every run as a small ring, the bar spans ± one standard deviation over "
                       "runs (seeds).</p>\n<div class=\"chartwrap\">\n", (int)shown);
     el_svg_variant_f1(&b, r);

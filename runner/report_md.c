@@ -6,6 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+static bool row_differs(const el_report_row *row) { return row->differs && *row->differs; }
+
 static void md_cell(el_buf *b, const el_stat *s, int32_t digits) {
     el_buf_puts(b, " ");
     if (s->best) el_buf_puts(b, "**");
@@ -52,14 +54,16 @@ char *el_report_md(const el_report *r) {
         el_md_escape(&b, r->dvariants[k]);
         el_buf_puts(&b, " test |");
     }
-    el_buf_puts(&b, " runs | differs |\n|--:|---|---|---|");
+    bool differs = false; /* the column only when some row has something in it */
+    for (int32_t i = 0; i < r->n_rows; i++) differs |= row_differs(&r->rows[i]);
+    el_buf_puts(&b, differs ? " runs | differs |\n|--:|---|---|---|" : " runs |\n|--:|---|---|---|");
     for (int32_t k = 0; k < r->n_dvariants; k++) el_buf_puts(&b, "--:|--:|");
-    el_buf_puts(&b, "--:|---|\n");
+    el_buf_puts(&b, differs ? "--:|---|\n" : "--:|\n");
     for (int32_t i = 0; i < r->n_rows; i++) {
         const el_report_row *row = &r->rows[i];
         el_buf_printf(&b, "| %d | ", (int)i + 1);
         el_md_escape(&b, row->title);
-        if (!r->group_by && row->n_names > 1) el_buf_printf(&b, " (+%d names)", (int)row->n_names - 1);
+        if (!r->group_by && row->n_names > 1) el_buf_printf(&b, " (+%d name%s)", (int)row->n_names - 1, row->n_names == 2 ? "" : "s");
         el_buf_puts(&b, " | ");
         el_md_escape(&b, row->model);
         el_buf_puts(&b, " | ");
@@ -69,9 +73,13 @@ char *el_report_md(const el_report *r) {
             md_cell(&b, &row->cells[k].val, r->digits);
             md_cell(&b, &row->cells[k].test, r->digits);
         }
-        el_buf_printf(&b, " %d | ", (int)row->n_runs);
-        el_md_escape(&b, row->differs);
-        el_buf_puts(&b, " |\n");
+        el_buf_printf(&b, " %d |", (int)row->n_runs);
+        if (differs) {
+            el_buf_puts(&b, " ");
+            el_md_escape(&b, row->differs);
+            el_buf_puts(&b, " |");
+        }
+        el_buf_puts(&b, "\n");
     }
     if (r->hint) {
         el_buf_puts(&b, "\n_No runs to show._ ");

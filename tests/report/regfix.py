@@ -162,3 +162,62 @@ def fmt(v, digits=3):
 def file_sha256(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
+
+
+def demo_registry(path, hostile=True, seed=7):
+    """A registry that looks like the team's study: several backbones and heads, orig and ext
+    data, 1-3 seeds each, learning curves, per-class scores, threshold curves (deterministic)."""
+    import math
+    import random
+    rnd = random.Random(seed)
+    db = new_registry(path)
+    study = [  # (name, owner, backbone, layers, dropout, activation, base val F1)
+        ("rosberta-h768-d085", "marina", "ai-forever/ru-en-RoSBERTa", (768,), 0.85, "gelu", 0.672),
+        ("rubert-base-h800", "ivan", "ai-forever/ruBert-base", (800,), 0.5, "silu", 0.655),
+        ("labse-h768-ln", "olga", "cointegrated/LaBSE-en-ru", (768,), 0.3, "gelu", 0.641),
+        ("e5-large-instr", "marina", "intfloat/multilingual-e5-large-instruct", (1024,), 0.85, "gelu", 0.664),
+        ("rubert-tiny2-linear", "ivan", "cointegrated/rubert-tiny2", (), 0.1, "relu", 0.598),
+        ("bow-h768-d085", "olga", None, (768,), 0.85, "gelu", 0.561),
+        ("user-bge-m3-2heads", "marina", "deepvk/USER-bge-m3", (512,), 0.5, "leaky_relu", 0.659),
+    ]
+    day = 0
+    for name, owner, bb, layers, dropout, act, base in study:
+        for dv, bonus in (("orig", 0.0), ("ext", 0.012)):
+            for s in range(1, rnd.choice((2, 3, 3)) + 1):
+                day += 1
+                val = base + bonus + rnd.gauss(0, 0.006)
+                test = val - 0.045 + rnd.gauss(0, 0.008)
+                extra = {"backbone.type": "hf" if bb else "bow"}
+                if bb:
+                    extra["backbone.name"] = bb
+                if name.endswith("2heads"):
+                    extra["head.heads"] = 2
+                p = base_params(name, owner, layers=layers, dropout=dropout, activation=act, seed=s, variant=dv,
+                                extra=extra)
+                n_ep = 8
+                epochs = []
+                k = (0.7 - base) * 3  # weaker models: higher loss
+                for e in range(1, n_ep + 1):
+                    tl = (0.40 + k) * math.exp(-e / 3.5) + 0.08 + k / 3 + rnd.uniform(0, 0.004)
+                    vl = (0.38 + k) * math.exp(-e / 4.0) + 0.12 + k / 3 + max(0, e - 5) * 0.006
+                    vf = val - 0.16 * math.exp(-e / 2.2) - max(0, e - 6) * 0.003
+                    epochs.append((tl, vl, vf))
+                curve = [(t / 100, val - 0.06 - 1.1 * (t / 100 - 0.32) ** 2) for t in range(5, 100, 5)]
+                per = {}
+                for i, lab in enumerate(LABELS):
+                    f = {"anger": 0.55, "disgust": 0.33, "fear": 0.61, "joy": 0.74, "sadness": 0.63,
+                         "surprise": 0.55, "neutral": 0.69}[lab] + (val - 0.62) + rnd.gauss(0, 0.01)
+                    per[lab] = (f, f, f, 100 + 10 * i)
+                pert = {lab: (f - 0.04, f - 0.04, f - 0.04, s2) for lab, (f, _, _, s2) in per.items()}
+                add_run(db, name, owner, p, val=val, test=test, variant=dv, seed=s,
+                        created=f"2026-{1 + day // 28:02d}-{1 + day % 28:02d}T10:00:00.000Z",
+                        classes={"val": per, "test": pert}, epochs=epochs, curve=curve,
+                        thresholds={lab: 0.3 for lab in LABELS},
+                        metrics={"val": {"macro_f1": val - 0.08}, "test": {"macro_f1": test - 0.08}})
+    if hostile:
+        p = base_params("<script>alert(1)</script>|x", "<b>mallory</b>", seed=1)
+        add_run(db, "<script>alert(1)</script>|x", "<b>mallory</b>", p, val=0.50, test=0.47, seed=1,
+                created="2026-06-01T10:00:00.000Z",
+                classes={"val": {lab: (0.5, 0.5, 0.5, 10) for lab in LABELS},
+                         "test": {lab: (0.45, 0.45, 0.45, 10) for lab in LABELS}})
+    db.close()

@@ -147,6 +147,7 @@ typedef struct {
     int32_t n_names;          /* distinct run names in the row */
     int32_t n_runs;
     const char *latest;       /* latest created time */
+    int32_t first_run;        /* index into el_report.runs: the row's first run */
     el_report_cell *cells;    /* n_dvariants */
     double sort_value;
 } el_report_row;

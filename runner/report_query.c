@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *const EL_RUN_FIELDS[] = {"owner", "name", "status", "kind", "sweep", "host", "commit"};
 const int32_t EL_N_RUN_FIELDS = (int32_t)(sizeof EL_RUN_FIELDS / sizeof EL_RUN_FIELDS[0]);
@@ -474,14 +475,6 @@ static void strmap_free(strmap *m) {
     free(m->vals);
 }
 
-static int32_t dvariant_index(el_report *r, const char *dv) {
-    for (int32_t i = 0; i < r->n_dvariants; i++)
-        if (!strcmp(r->dvariants[i], dv)) return i;
-    r->dvariants = xrealloc(r->dvariants, (size_t)(r->n_dvariants + 1) * sizeof(char *));
-    r->dvariants[r->n_dvariants] = xstrdup(dv);
-    return r->n_dvariants++;
-}
-
 static void cell_add(el_report_cell *c, int32_t run) {
     if (c->n_runs == c->cap_runs) {
         c->cap_runs = c->cap_runs ? c->cap_runs * 2 : 4;
@@ -584,28 +577,38 @@ static const char *metric_title(el_arena *a, const char *m) {
     return el_arena_str(a, m);
 }
 
-/* splits "k=v\n..." into arrays (in the arena) */
-static int32_t split_kv(el_arena *a, const char *text, const char ***keys, const char ***vals) {
-    int32_t n = 0;
-    for (const char *p = text; p && *p; p++)
-        if (*p == '\n') n++;
-    if (text && *text) n++;
-    *keys = el_arena_alloc(a, (size_t)(n ? n : 1) * sizeof(char *));
-    *vals = el_arena_alloc(a, (size_t)(n ? n : 1) * sizeof(char *));
-    int32_t i = 0;
-    const char *p = text;
-    while (p && *p && i < n) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        const char *eq = memchr(p, '=', len);
-        if (eq) {
-            (*keys)[i] = el_arena_strn(a, p, (size_t)(eq - p));
-            (*vals)[i] = el_arena_strn(a, eq + 1, len - (size_t)(eq - p) - 1);
-            i++;
+/* keys that are not part of a variant (data.* by prefix) */
+static bool non_variant_key(const char *k) {
+    if (k[0] != 'd' && k[0] != 'n' && k[0] != 'o' && k[0] != 't') return false;
+    if (!strncmp(k, "data.", 5)) return true;
+    static const char *const keys[] = {"name", "owner", "notes", "train.seed", "train.threads", "train.device"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(k, keys[i])) return true;
+    return false;
+}
+
+/* the variant params of one run (sorted by key), into the arena */
+static int32_t run_params(sqlite3_stmt *st, el_arena *a, const char *uuid, const char ***keys, const char ***vals) {
+    int32_t n = 0, cap = 64;
+    *keys = el_arena_alloc(a, (size_t)cap * sizeof(char *));
+    *vals = el_arena_alloc(a, (size_t)cap * sizeof(char *));
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, uuid, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(st, 0), *v = (const char *)sqlite3_column_text(st, 1);
+        if (!k || !v || non_variant_key(k)) continue;
+        if (n == cap) {
+            const char **k2 = el_arena_alloc(a, (size_t)cap * 2 * sizeof(char *)), **v2 = el_arena_alloc(a, (size_t)cap * 2 * sizeof(char *));
+            memcpy(k2, *keys, (size_t)cap * sizeof(char *));
+            memcpy(v2, *vals, (size_t)cap * sizeof(char *));
+            *keys = k2;
+            *vals = v2;
+            cap *= 2;
         }
-        p = nl ? nl + 1 : p + len;
+        (*keys)[n] = el_arena_str(a, k);
+        (*vals)[n++] = el_arena_str(a, v);
     }
-    return i;
+    return n;
 }
 
 typedef struct {
@@ -655,11 +658,87 @@ static void compute_differs(el_report *r, const char ***row_keys, const char ***
     free(t);
 }
 
+/* uuid -> run index, for scans of a whole child table (rows come grouped by run) */
+static void uuid_map(const el_report *r, strmap *m) {
+    memset(m, 0, sizeof *m);
+    for (int32_t i = 0; i < r->n_runs; i++) strmap_put(m, r->runs[i].uuid, i);
+}
+
+/* Reads rows "run, COLS" of a child table, either in one scan in primary-key order (when the
+ * report holds a good part of the registry's runs) or by one index seek per run; calls fn(run
+ * index, stmt) for each row that belongs to a run of the report. */
+typedef void (*row_fn)(el_report *r, int32_t run, sqlite3_stmt *st, void *ctx);
+
+static int each_child_row(sqlite3 *db, el_report *r, const char *cols, const char *table, const char *where,
+                          const char *order, row_fn fn, void *ctx) {
+    bool scan = (int64_t)r->n_runs * 4 >= r->registry_runs;
+    char *sql = scan ? el_printf("SELECT run, %s FROM %s WHERE %s ORDER BY %s", cols, table, where, order)
+                     : el_printf("SELECT run, %s FROM %s WHERE run = ?1 AND %s ORDER BY %s", cols, table, where, order);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    free(sql);
+    if (rc != SQLITE_OK) return el_err("%s: reading %s: %s", r->registry, table, sqlite3_errmsg(db));
+    rc = SQLITE_DONE;
+    if (scan) {
+        strmap m;
+        uuid_map(r, &m);
+        char cur[37] = "";
+        int32_t idx = -1;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *u = (const char *)sqlite3_column_text(st, 0);
+            if (!u) continue;
+            if (strncmp(u, cur, 37)) {
+                snprintf(cur, sizeof cur, "%s", u);
+                idx = strmap_get(&m, cur);
+            }
+            if (idx >= 0) fn(r, idx, st, ctx);
+        }
+        strmap_free(&m);
+    } else {
+        for (int32_t i = 0; i < r->n_runs; i++) {
+            sqlite3_reset(st);
+            sqlite3_bind_text(st, 1, r->runs[i].uuid, -1, SQLITE_STATIC);
+            while ((rc = sqlite3_step(st)) == SQLITE_ROW) fn(r, i, st, ctx);
+            if (rc != SQLITE_DONE) break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return el_err("%s: reading %s: %s", r->registry, table, sqlite3_errmsg(db));
+    return 0;
+}
+
+/* per-class F1: sums and counts per cell x split x label (only cells with runs) */
+typedef struct {
+    double **sum;
+    int32_t nl;
+} cls_ctx;
+
+static void cls_row(el_report *r, int32_t i, sqlite3_stmt *st, void *vctx) {
+    cls_ctx *c = vctx;
+    const el_report_run *run = &r->runs[i];
+    if (run->row < 0 || run->col < 0 || sqlite3_column_type(st, 3) == SQLITE_NULL) return;
+    const char *split = (const char *)sqlite3_column_text(st, 1);
+    const char *label = (const char *)sqlite3_column_text(st, 2);
+    int32_t s = split && !strcmp(split, "test") ? 1 : split && !strcmp(split, "val") ? 0 : -1;
+    if (s < 0 || !label) return;
+    int32_t cell = run->row * r->n_dvariants + run->col, nl = c->nl;
+    if (!c->sum[cell]) c->sum[cell] = xcalloc((size_t)nl * 4, sizeof(double)); /* [split][label] sums, then counts */
+    for (int32_t j = 0; j < nl; j++)
+        if (!strcmp(r->labels[j], label)) {
+            c->sum[cell][s * nl + j] += sqlite3_column_double(st, 3);
+            c->sum[cell][2 * nl + s * nl + j] += 1;
+            return;
+        }
+}
+
 static int load_classes(sqlite3 *db, el_report *r) {
     char **labels;
     int32_t nl;
     if (registry_labels(db, &labels, &nl)) return EL_ERR;
-    if (nl > 64) nl = 64;
+    if (nl > 64) {
+        for (int32_t i = 64; i < nl; i++) free(labels[i]);
+        nl = 64;
+    }
     /* model output order: by label_idx */
     int32_t idx[64];
     sqlite3_stmt *st;
@@ -684,51 +763,61 @@ static int load_classes(sqlite3 *db, el_report *r) {
         }
     r->labels = labels;
     r->n_labels = nl;
-    if (!nl) return 0;
-
+    if (!nl || !r->n_runs) return 0;
     int32_t n_cells = r->n_rows_total * r->n_dvariants;
-    /* sums and counts per cell x split x label, only for cells with runs */
-    double **sum = xcalloc((size_t)(n_cells ? n_cells : 1), sizeof(double *));
-    if (sqlite3_prepare_v2(db, "SELECT split, label, f1 FROM class_metrics WHERE run = ?1", -1, &st, NULL)) {
-        free(sum);
-        return el_err("query failed: %s", sqlite3_errmsg(db));
-    }
-    for (int32_t i = 0; i < r->n_runs; i++) {
-        el_report_run *run = &r->runs[i];
-        if (run->row < 0 || run->col < 0) continue;
-        int32_t c = run->row * r->n_dvariants + run->col;
-        if (!sum[c]) sum[c] = xcalloc((size_t)nl * 4, sizeof(double)); /* [split][label] sum, then counts */
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, run->uuid, -1, SQLITE_STATIC);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            if (sqlite3_column_type(st, 2) == SQLITE_NULL) continue;
-            const char *split = (const char *)sqlite3_column_text(st, 0);
-            const char *label = (const char *)sqlite3_column_text(st, 1);
-            int32_t s = split && !strcmp(split, "test") ? 1 : split && !strcmp(split, "val") ? 0 : -1;
-            if (s < 0 || !label) continue;
-            for (int32_t j = 0; j < nl; j++)
-                if (!strcmp(labels[j], label)) {
-                    sum[c][s * nl + j] += sqlite3_column_double(st, 2);
-                    sum[c][2 * nl + s * nl + j] += 1;
-                    break;
-                }
-        }
-    }
-    sqlite3_finalize(st);
-    for (int32_t c = 0; c < n_cells; c++) {
-        if (!sum[c]) continue;
-        el_report_cell *cell = &r->rows[c / r->n_dvariants].cells[c % r->n_dvariants];
+    cls_ctx c = {xcalloc((size_t)(n_cells ? n_cells : 1), sizeof(double *)), nl};
+    int rc = each_child_row(db, r, "split, label, f1", "class_metrics", "1", "run, split, label", cls_row, &c);
+    for (int32_t cell = 0; cell < n_cells; cell++) {
+        if (!c.sum[cell]) continue;
+        el_report_cell *ce = &r->rows[cell / r->n_dvariants].cells[cell % r->n_dvariants];
         for (int32_t s = 0; s < 2; s++) {
-            cell->cls[s] = el_arena_alloc(r->arena, (size_t)nl * sizeof(double));
+            ce->cls[s] = el_arena_alloc(r->arena, (size_t)nl * sizeof(double));
             for (int32_t j = 0; j < nl; j++) {
-                double cnt = sum[c][2 * nl + s * nl + j];
-                cell->cls[s][j] = cnt > 0 ? sum[c][s * nl + j] / cnt : NAN;
+                double cnt = c.sum[cell][2 * nl + s * nl + j];
+                ce->cls[s][j] = cnt > 0 ? c.sum[cell][s * nl + j] / cnt : NAN;
             }
         }
-        free(sum[c]);
+        free(c.sum[cell]);
     }
-    free(sum);
-    return 0;
+    free(c.sum);
+    return rc;
+}
+
+/* variant keys: a 128-bit hash of each run's variant params, chained in key order (two
+ * independent 64-bit chains) */
+typedef struct {
+    uint64_t *h1, *h2;
+    int32_t *n;
+} vkey_ctx;
+
+/* a quick 64-bit hash over 8-byte words (the chains' only job: tell configs apart) */
+static uint64_t mix64(const void *data, size_t n, uint64_t h, uint64_t mul) {
+    const unsigned char *p = data;
+    uint64_t w;
+    for (; n >= 8; n -= 8, p += 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * mul;
+        h ^= h >> 31;
+    }
+    w = (uint64_t)n << 56;
+    for (size_t i = 0; i < n; i++) w |= (uint64_t)p[i] << (8 * i);
+    h = (h ^ w) * mul;
+    h ^= h >> 29;
+    return h;
+}
+
+static void vkey_row(el_report *r, int32_t i, sqlite3_stmt *st, void *vctx) {
+    (void)r;
+    vkey_ctx *c = vctx;
+    const char *k = (const char *)sqlite3_column_text(st, 1);
+    size_t kl = (size_t)sqlite3_column_bytes(st, 1);
+    const char *v = (const char *)sqlite3_column_text(st, 2);
+    size_t vl = (size_t)sqlite3_column_bytes(st, 2);
+    if (!k || !v || non_variant_key(k)) return;
+    /* the key with its NUL, then the value: "ab"+"c" and "a"+"bc" differ */
+    c->h1[i] = mix64(v, vl, mix64(k, kl + 1, c->h1[i], 0x9e3779b97f4a7c15ULL), 0x9e3779b97f4a7c15ULL);
+    c->h2[i] = mix64(v, vl, mix64(k, kl + 1, c->h2[i], 0xc2b2ae3d27d4eb4fULL), 0xff51afd7ed558ccdULL);
+    c->n[i]++;
 }
 
 static double *arena_nan(el_arena *a, int32_t n) {
@@ -914,6 +1003,101 @@ static int parse_sort(el_report *r, const char *sort, sort_kind *kind, int32_t *
                   "(one column, e.g. ext.val), name, owner, runs, latest, or key (the --group-by value)", sort);
 }
 
+/* the run fields of the main query; group: the row key of each run (arena) */
+static int load_runs(sqlite3 *db, const el_report_params *p, el_report *r, const el_run_where *w, int group_field,
+                     const char ***keys, const char ***hashes) {
+    bool cls_metric = !strncmp(r->metric, "f1:", 3);
+    el_buf q = {0};
+    el_buf_puts(&q, "SELECT r.uuid, r.name, r.owner, r.kind, r.status, r.created, r.sweep_id, r.data_variant, r.seed, "
+                    "r.config_hash, ");
+    if (cls_metric)
+        el_buf_puts(&q, "(SELECT f1 FROM class_metrics c WHERE c.run = r.uuid AND c.split = 'val' AND c.label = ?1), "
+                        "(SELECT f1 FROM class_metrics c WHERE c.run = r.uuid AND c.split = 'test' AND c.label = ?1)");
+    else
+        el_buf_puts(&q, "(SELECT value FROM metrics m WHERE m.run = r.uuid AND m.split = 'val' AND m.name = ?1), "
+                        "(SELECT value FROM metrics m WHERE m.run = r.uuid AND m.split = 'test' AND m.name = ?1)");
+    if (group_field >= 0) el_buf_printf(&q, ", %s", RUN_COLUMNS[group_field]);
+    else if (p->group_by) el_buf_puts(&q, ", (SELECT value FROM params g WHERE g.run = r.uuid AND g.key = ?2)");
+    el_buf_printf(&q, " FROM runs r WHERE %s ORDER BY r.created, r.uuid", w->sql.s);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, q.s, -1, &st, NULL) != SQLITE_OK) {
+        el_err("%s: reading runs: %s", r->registry, sqlite3_errmsg(db));
+        el_buf_free(&q);
+        return EL_ERR;
+    }
+    el_buf_free(&q);
+    sqlite3_bind_text(st, 1, cls_metric ? r->metric + 3 : r->metric, -1, SQLITE_STATIC);
+    int first = 2;
+    if (p->group_by && group_field < 0) sqlite3_bind_text(st, first++, p->group_by, -1, SQLITE_STATIC);
+    el_run_where_bind(w, st, first);
+    int64_t cap = 0, kcap = 0, hcap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        el_grow(r->runs, &cap, r->n_runs + 1);
+        el_grow(*keys, &kcap, r->n_runs + 1);
+        el_grow(*hashes, &hcap, r->n_runs + 1);
+        el_report_run *run = &r->runs[r->n_runs];
+        memset(run, 0, sizeof *run);
+        const char *uuid = (const char *)sqlite3_column_text(st, 0);
+        snprintf(run->uuid, sizeof run->uuid, "%s", uuid ? uuid : "");
+#define COL_STR(i) el_arena_str(r->arena, (const char *)sqlite3_column_text(st, i))
+        run->name = COL_STR(1);
+        run->owner = COL_STR(2);
+        run->kind = COL_STR(3);
+        run->status = COL_STR(4);
+        run->created = COL_STR(5);
+        run->sweep = COL_STR(6);
+        run->data_variant = sqlite3_column_type(st, 7) == SQLITE_NULL ? "(none)" : COL_STR(7);
+        run->seed = sqlite3_column_int64(st, 8);
+        (*hashes)[r->n_runs] = COL_STR(9);
+        run->val = sqlite3_column_type(st, 10) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 10);
+        run->test = sqlite3_column_type(st, 11) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 11);
+        (*keys)[r->n_runs] = p->group_by ? (sqlite3_column_type(st, 12) == SQLITE_NULL ? NULL : COL_STR(12)) : NULL;
+#undef COL_STR
+        r->n_runs++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return el_err("%s: reading runs: %s", r->registry, sqlite3_errmsg(db));
+    return 0;
+}
+
+/* data variants: orig and ext first (the team's layout), then the others by name; orig/ext only
+ * when some run has them, except for an empty report (the team's empty table) */
+static void order_dvariants(el_report *r, const char **run_dv) {
+    char **names = NULL;
+    int32_t n = 0;
+    for (int32_t i = 0; i < r->n_runs; i++) {
+        bool seen = false;
+        for (int32_t k = 0; k < n && !seen; k++) seen = !strcmp(names[k], run_dv[i]);
+        if (!seen) {
+            names = xrealloc(names, (size_t)(n + 1) * sizeof(char *));
+            names[n++] = xstrdup(run_dv[i]);
+        }
+    }
+    if (!n) {
+        names = xrealloc(names, 2 * sizeof(char *));
+        names[0] = xstrdup("orig");
+        names[1] = xstrdup("ext");
+        n = 2;
+    }
+    for (int32_t i = 1; i < n; i++) /* insertion sort: orig, ext, then by name */
+        for (int32_t j = i; j > 0; j--) {
+            const char *a = names[j - 1], *b = names[j];
+            int ra = !strcmp(a, "orig") ? 0 : !strcmp(a, "ext") ? 1 : 2, rb = !strcmp(b, "orig") ? 0 : !strcmp(b, "ext") ? 1 : 2;
+            if (ra < rb || (ra == rb && strcmp(a, b) <= 0)) break;
+            names[j - 1] = names[j];
+            names[j] = (char *)a;
+        }
+    r->dvariants = names;
+    r->n_dvariants = n;
+    for (int32_t i = 0; i < r->n_runs; i++)
+        for (int32_t k = 0; k < n; k++)
+            if (!strcmp(names[k], run_dv[i])) {
+                r->runs[i].col = k;
+                break;
+            }
+}
+
 int el_report_build(const el_report_params *p, el_report *r, bool *usage) {
     memset(r, 0, sizeof *r);
     *usage = false;
@@ -931,12 +1115,11 @@ int el_report_build(const el_report_params *p, el_report *r, bool *usage) {
     sqlite3 *db = el_registry_db(reg);
     int rc = EL_ERR;
     el_run_where w = {0};
-    sqlite3_stmt *st = NULL;
     strmap rows_by_key = {0};
     name_set *names = NULL, *owners = NULL;
-    const char ***row_keys = NULL, ***row_vals = NULL;
-    int32_t *row_n = NULL;
-    int64_t cap_rows = 0, cap_runs = 0;
+    const char **run_key = NULL, **run_hash = NULL, **run_dv = NULL;
+    vkey_ctx vk = {0};
+    int64_t cap_rows = 0;
 
     r->registry_runs = count_runs(db);
     if (r->registry_runs < 0) {
@@ -967,101 +1150,62 @@ int el_report_build(const el_report_params *p, el_report *r, bool *usage) {
     r->filters = el_arena_str(r->arena, w.desc.s);
     r->status = el_arena_str(r->arena, p->filter.status ? p->filter.status : "finished");
 
-    /* one query: every matching run with the chosen metric and its row key */
-    bool cls_metric = !strncmp(metric, "f1:", 3);
-    const char *mval = cls_metric ? metric + 3 : metric;
-    el_buf q = {0};
-    el_buf_puts(&q, "SELECT r.uuid, r.name, r.owner, r.kind, r.status, r.created, r.sweep_id, r.data_variant, r.seed, "
-                    "r.config_hash, ");
-    if (cls_metric)
-        el_buf_puts(&q, "(SELECT f1 FROM class_metrics c WHERE c.run = r.uuid AND c.split = 'val' AND c.label = ?1), "
-                        "(SELECT f1 FROM class_metrics c WHERE c.run = r.uuid AND c.split = 'test' AND c.label = ?1), ");
-    else
-        el_buf_puts(&q, "(SELECT value FROM metrics m WHERE m.run = r.uuid AND m.split = 'val' AND m.name = ?1), "
-                        "(SELECT value FROM metrics m WHERE m.run = r.uuid AND m.split = 'test' AND m.name = ?1), ");
-    if (group_field >= 0)
-        el_buf_printf(&q, "%s ", RUN_COLUMNS[group_field]);
-    else if (p->group_by)
-        el_buf_puts(&q, "(SELECT value FROM params g WHERE g.run = r.uuid AND g.key = ?2) ");
-    else
-        el_buf_puts(&q, "(SELECT group_concat(kv, char(10)) FROM (SELECT p.key || '=' || p.value AS kv FROM params p "
-                        "WHERE p.run = r.uuid AND p.key NOT GLOB 'data.*' AND p.key NOT IN (" NON_VARIANT_SQL ") "
-                        "ORDER BY p.key)) ");
-    el_buf_printf(&q, "FROM runs r WHERE %s ORDER BY r.created, r.uuid", w.sql.s);
-    if (sqlite3_prepare_v2(db, q.s, -1, &st, NULL) != SQLITE_OK) {
-        el_err("%s: reading runs: %s", p->registry, sqlite3_errmsg(db));
-        el_buf_free(&q);
-        goto out;
-    }
-    el_buf_free(&q);
-    sqlite3_bind_text(st, 1, mval, -1, SQLITE_STATIC);
-    int first = 2;
-    if (p->group_by && group_field < 0) sqlite3_bind_text(st, first++, p->group_by, -1, SQLITE_STATIC);
-    el_run_where_bind(&w, st, first);
+    double T0 = el_now();
+#define TT(what) if (getenv("EMOLAB_REPORT_TIMING")) { struct timespec ts_; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts_); fprintf(stderr, "%-10s %7.1f ms wall %7.1f ms cpu\n", what, (el_now() - T0) * 1e3, ts_.tv_sec * 1e3 + ts_.tv_nsec / 1e6); }
+    TT("prelude");
+    /* 1. the runs, in creation order */
+    if (load_runs(db, p, r, &w, group_field, &run_key, &run_hash)) goto out;
+    run_dv = xmalloc((size_t)(r->n_runs ? r->n_runs : 1) * sizeof(char *));
+    for (int32_t i = 0; i < r->n_runs; i++) run_dv[i] = r->runs[i].data_variant;
+    order_dvariants(r, run_dv);
 
-    /* data variants: orig and ext first (the team's layout), then the others by name */
-    dvariant_index(r, "orig");
-    dvariant_index(r, "ext");
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        el_grow(r->runs, &cap_runs, r->n_runs + 1);
-        el_report_run *run = &r->runs[r->n_runs];
-        memset(run, 0, sizeof *run);
-        const char *uuid = (const char *)sqlite3_column_text(st, 0);
-        snprintf(run->uuid, sizeof run->uuid, "%s", uuid ? uuid : "");
-#define COL_STR(i) el_arena_str(r->arena, (const char *)sqlite3_column_text(st, i))
-        run->name = COL_STR(1);
-        run->owner = COL_STR(2);
-        run->kind = COL_STR(3);
-        run->status = COL_STR(4);
-        run->created = COL_STR(5);
-        run->sweep = COL_STR(6);
-        run->data_variant = sqlite3_column_type(st, 7) == SQLITE_NULL ? "(none)" : COL_STR(7);
-        run->seed = sqlite3_column_int64(st, 8);
-        run->val = sqlite3_column_type(st, 10) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 10);
-        run->test = sqlite3_column_type(st, 11) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 11);
-        run->col = dvariant_index(r, run->data_variant);
-        /* the row key */
-        const char *gk = (const char *)sqlite3_column_text(st, 12);
-        char *key;
-        if (p->group_by) key = xstrdup(gk ? gk : "(unset)");
-        else if (gk) key = el_printf("%s\n%s", run->kind, gk);
-        else key = el_printf("%s\nconfig_hash=%s", run->kind, (const char *)sqlite3_column_text(st, 9));
-#undef COL_STR
+    TT("runs");
+    /* 2. row keys: the variant hash, or the group value */
+    if (!p->group_by && r->n_runs) {
+        vk.h1 = xcalloc((size_t)r->n_runs, sizeof(uint64_t));
+        vk.h2 = xcalloc((size_t)r->n_runs, sizeof(uint64_t));
+        for (int32_t i = 0; i < r->n_runs; i++) vk.h2[i] = 0x2545f4914f6cdd1dULL;
+        vk.n = xcalloc((size_t)r->n_runs, sizeof(int32_t));
+        if (each_child_row(db, r, "key, value", "params",
+                           "NOT (key >= 'data.' AND key < 'data/') AND key NOT IN (" NON_VARIANT_SQL ")", "run, key",
+                           vkey_row, &vk)) goto out;
+        for (int32_t i = 0; i < r->n_runs; i++) {
+            char *k = vk.n[i] ? el_printf("%s:%016llx%016llx", r->runs[i].kind, (unsigned long long)vk.h1[i],
+                                          (unsigned long long)vk.h2[i])
+                              : el_printf("%s:config:%s", r->runs[i].kind, run_hash[i]); /* no params recorded */
+            run_key[i] = el_arena_str(r->arena, k);
+            free(k);
+        }
+    }
+
+    TT("vkeys");
+    /* 3. rows, in order of first appearance */
+    for (int32_t i = 0; i < r->n_runs; i++) {
+        el_report_run *run = &r->runs[i];
+        const char *key = run_key[i] ? run_key[i] : "null";
         int32_t row = strmap_get(&rows_by_key, key);
         if (row < 0) {
             el_grow(r->rows, &cap_rows, r->n_rows + 1);
-            int64_t cap2 = cap_rows;
-            names = xrealloc(names, (size_t)cap2 * sizeof *names);
-            owners = xrealloc(owners, (size_t)cap2 * sizeof *owners);
-            row_keys = xrealloc(row_keys, (size_t)cap2 * sizeof *row_keys);
-            row_vals = xrealloc(row_vals, (size_t)cap2 * sizeof *row_vals);
-            row_n = xrealloc(row_n, (size_t)cap2 * sizeof *row_n);
+            names = xrealloc(names, (size_t)cap_rows * sizeof *names);
+            owners = xrealloc(owners, (size_t)cap_rows * sizeof *owners);
             row = r->n_rows++;
             el_report_row *rw = &r->rows[row];
             memset(rw, 0, sizeof *rw);
             memset(&names[row], 0, sizeof names[row]);
             memset(&owners[row], 0, sizeof owners[row]);
-            rw->key = el_arena_str(r->arena, key);
+            rw->key = key;
             rw->kind = run->kind;
-            strmap_put(&rows_by_key, rw->key, row);
-            row_n[row] = 0;
-            row_keys[row] = row_vals[row] = NULL;
+            rw->first_run = i;
+            rw->model = rw->differs = "";
+            strmap_put(&rows_by_key, key, row);
             if (p->group_by) {
-                char *d = el_json_display(gk ? gk : "(unset)");
+                char *d = run_key[i] ? el_json_display(run_key[i]) : xstrdup("(unset)");
                 char *t = el_printf("%s = %s", p->group_by, d);
                 rw->title = el_arena_str(r->arena, t);
-                rw->model = "";
                 free(t);
                 free(d);
-            } else {
-                row_n[row] = split_kv(r->arena, gk, &row_keys[row], &row_vals[row]);
-                char *m = el_model_description(row_keys[row], row_vals[row], row_n[row], run->kind);
-                rw->model = el_arena_str(r->arena, m);
-                free(m);
             }
         }
-        free(key);
         run->row = row;
         el_report_row *rw = &r->rows[row];
         if (!p->group_by) rw->title = run->name; /* the latest run's name (runs come by creation time) */
@@ -1069,61 +1213,12 @@ int el_report_build(const el_report_params *p, el_report *r, bool *usage) {
         rw->n_runs++;
         name_set_add(&names[row], run->name);
         name_set_add(&owners[row], run->owner);
-        r->n_runs++;
     }
     r->n_rows_total = r->n_rows;
-    if (step != SQLITE_DONE) {
-        el_err("%s: reading runs: %s", p->registry, sqlite3_errmsg(db));
-        goto out;
-    }
-    /* drop orig/ext columns that no run uses, unless no run at all (the team's empty layout) */
-    if (r->n_runs > 0) {
-        int32_t used[2] = {0, 0};
-        for (int32_t i = 0; i < r->n_runs; i++)
-            if (r->runs[i].col < 2) used[r->runs[i].col]++;
-        int32_t shift[2] = {used[0] ? 0 : 1, 0};
-        shift[1] = shift[0] + (used[1] ? 0 : 1);
-        if (shift[1]) {
-            int32_t *map = xmalloc((size_t)r->n_dvariants * sizeof(int32_t));
-            int32_t nd = 0;
-            for (int32_t k = 0; k < r->n_dvariants; k++) {
-                if (k < 2 && !used[k]) {
-                    free(r->dvariants[k]);
-                    map[k] = -1;
-                    continue;
-                }
-                map[k] = nd;
-                r->dvariants[nd++] = r->dvariants[k];
-            }
-            r->n_dvariants = nd;
-            for (int32_t i = 0; i < r->n_runs; i++) r->runs[i].col = map[r->runs[i].col];
-            free(map);
-        }
-        /* the others by name (after orig, ext) */
-        int32_t fixed = (used[0] ? 1 : 0) + (used[1] ? 1 : 0);
-        int32_t nd = r->n_dvariants;
-        int32_t *order = xmalloc((size_t)nd * sizeof(int32_t)), *pos = xmalloc((size_t)nd * sizeof(int32_t));
-        for (int32_t k = 0; k < nd; k++) order[k] = k;
-        for (int32_t i = fixed + 1; i < nd; i++)
-            for (int32_t j = i; j > fixed && strcmp(r->dvariants[order[j - 1]], r->dvariants[order[j]]) > 0; j--) {
-                int32_t t = order[j];
-                order[j] = order[j - 1];
-                order[j - 1] = t;
-            }
-        char **sorted = xmalloc((size_t)nd * sizeof(char *));
-        for (int32_t k = 0; k < nd; k++) {
-            sorted[k] = r->dvariants[order[k]];
-            pos[order[k]] = k;
-        }
-        free(r->dvariants);
-        r->dvariants = sorted;
-        for (int32_t i = 0; i < r->n_runs; i++) r->runs[i].col = pos[r->runs[i].col];
-        free(order);
-        free(pos);
-    }
-    /* cells */
+
+    /* 4. cells: mean ± std (n) per data variant and split */
     for (int32_t i = 0; i < r->n_rows; i++)
-        r->rows[i].cells = el_arena_alloc(r->arena, (size_t)(r->n_dvariants ? r->n_dvariants : 1) * sizeof(el_report_cell));
+        r->rows[i].cells = el_arena_alloc(r->arena, (size_t)r->n_dvariants * sizeof(el_report_cell));
     for (int32_t i = 0; i < r->n_runs; i++) cell_add(&r->rows[r->runs[i].row].cells[r->runs[i].col], i);
     for (int32_t i = 0; i < r->n_rows; i++) {
         el_report_row *rw = &r->rows[i];
@@ -1144,7 +1239,8 @@ int el_report_build(const el_report_params *p, el_report *r, bool *usage) {
         rw->owners = el_arena_str(r->arena, ob.s);
         el_buf_free(&ob);
     }
-    /* best per column (dv x split), over every matching row; marked when >= 2 rows have a value */
+
+    /* 5. best per column (data variant x split) over every matching row; marked when >= 2 rows have a value */
     for (int32_t k = 0; k < r->n_dvariants; k++)
         for (int s = 0; s < 2; s++) {
             double best = NAN;
@@ -1161,7 +1257,9 @@ int el_report_build(const el_report_params *p, el_report *r, bool *usage) {
                 if (st2->n && st2->mean == best) st2->best = true;
             }
         }
-    /* sort */
+
+    TT("cells");
+    /* 6. sort */
     sort_kind sk;
     int32_t scol;
     bool stest;
@@ -1184,57 +1282,55 @@ int el_report_build(const el_report_params *p, el_report *r, bool *usage) {
         r->sort_title = el_arena_str(r->arena, t);
         free(t);
     }
-    /* rows are re-ordered: keep the per-row param lists with them */
-    int32_t *perm = xmalloc((size_t)(r->n_rows ? r->n_rows : 1) * sizeof(int32_t));
     for (int32_t i = 0; i < r->n_rows; i++) {
         el_report_row *rw = &r->rows[i];
         switch (sk) {
         case SORT_SPLIT: rw->sort_value = row_best(rw, r->n_dvariants, stest); break;
-        case SORT_CELL: rw->sort_value = scol >= 0 ? (stest ? rw->cells[scol].test.mean : rw->cells[scol].val.mean) : NAN;
-            if (scol >= 0 && !(stest ? rw->cells[scol].test.n : rw->cells[scol].val.n)) rw->sort_value = NAN;
+        case SORT_CELL: {
+            const el_stat *c = scol < 0 ? NULL : stest ? &rw->cells[scol].test : &rw->cells[scol].val;
+            rw->sort_value = c && c->n ? c->mean : NAN;
             break;
+        }
         case SORT_RUNS: rw->sort_value = rw->n_runs; break;
         default: rw->sort_value = 0;
         }
-        perm[i] = i;
     }
     g_sort_kind = sk;
     g_sort_ndv = r->n_dvariants;
-    {
-        /* sort rows with their index so the param lists follow */
-        typedef struct {
-            el_report_row row;
-            int32_t idx;
-        } tagged;
-        tagged *t = xmalloc((size_t)(r->n_rows ? r->n_rows : 1) * sizeof *t);
-        for (int32_t i = 0; i < r->n_rows; i++) t[i] = (tagged){r->rows[i], i};
-        qsort(t, (size_t)r->n_rows, sizeof *t, cmp_rows); /* row is the first member */
-        const char ***k2 = xmalloc((size_t)(r->n_rows ? r->n_rows : 1) * sizeof *k2);
-        const char ***v2 = xmalloc((size_t)(r->n_rows ? r->n_rows : 1) * sizeof *v2);
-        int32_t *n2 = xmalloc((size_t)(r->n_rows ? r->n_rows : 1) * sizeof *n2);
-        for (int32_t i = 0; i < r->n_rows; i++) {
-            r->rows[i] = t[i].row;
-            perm[t[i].idx] = i;
-            k2[i] = row_keys[t[i].idx];
-            v2[i] = row_vals[t[i].idx];
-            n2[i] = row_n[t[i].idx];
-        }
-        for (int32_t i = 0; i < r->n_runs; i++) r->runs[i].row = perm[r->runs[i].row];
-        free(t);
-        memcpy(row_keys, k2, (size_t)r->n_rows * sizeof *k2);
-        memcpy(row_vals, v2, (size_t)r->n_rows * sizeof *v2);
-        memcpy(row_n, n2, (size_t)r->n_rows * sizeof *n2);
-        free(k2);
-        free(v2);
-        free(n2);
-    }
-    free(perm);
+    qsort(r->rows, (size_t)r->n_rows, sizeof *r->rows, cmp_rows);
+    for (int32_t i = 0; i < r->n_rows; i++) /* runs point at their row again */
+        for (int32_t k = 0; k < r->n_dvariants; k++)
+            for (int32_t j = 0; j < r->rows[i].cells[k].n_runs; j++) r->runs[r->rows[i].cells[k].runs[j]].row = i;
     if (p->top > 0 && p->top < r->n_rows) r->n_rows = p->top;
-    if (!p->group_by) compute_differs(r, row_keys, row_vals, row_n);
-    else
-        for (int32_t i = 0; i < r->n_rows_total; i++) r->rows[i].differs = "";
+
+    TT("sort");
+    /* 7. variants shown: the model description and the params that differ between them */
+    if (!p->group_by && r->n_rows) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, "SELECT key, value FROM params WHERE run = ?1 ORDER BY key", -1, &st, NULL)) {
+            el_err("%s: reading params: %s", p->registry, sqlite3_errmsg(db));
+            goto out;
+        }
+        const char ***keys = xmalloc((size_t)r->n_rows * sizeof *keys), ***vals = xmalloc((size_t)r->n_rows * sizeof *vals);
+        int32_t *nk = xmalloc((size_t)r->n_rows * sizeof *nk);
+        for (int32_t i = 0; i < r->n_rows; i++) {
+            el_report_row *rw = &r->rows[i];
+            nk[i] = run_params(st, r->arena, r->runs[rw->first_run].uuid, &keys[i], &vals[i]);
+            char *m = el_model_description(keys[i], vals[i], nk[i], rw->kind);
+            rw->model = el_arena_str(r->arena, m);
+            free(m);
+        }
+        sqlite3_finalize(st);
+        compute_differs(r, keys, vals, nk);
+        free(keys);
+        free(vals);
+        free(nk);
+    }
+    TT("describe");
     if (p->load_classes && load_classes(db, r)) goto out;
+    TT("classes");
     if (load_curves(db, p, r, usage)) goto out;
+    TT("curves");
 
     if (r->n_rows == 0) {
         char *h;
@@ -1255,7 +1351,6 @@ int el_report_build(const el_report_params *p, el_report *r, bool *usage) {
     }
     rc = 0;
 out:
-    if (st) sqlite3_finalize(st);
     el_run_where_free(&w);
     strmap_free(&rows_by_key);
     for (int32_t i = 0; names && i < r->n_rows_total; i++) {
@@ -1264,9 +1359,12 @@ out:
     }
     free(names);
     free(owners);
-    free(row_keys);
-    free(row_vals);
-    free(row_n);
+    free(run_key);
+    free(run_hash);
+    free(run_dv);
+    free(vk.h1);
+    free(vk.h2);
+    free(vk.n);
     el_registry_close(reg);
     return rc;
 }

@@ -11,133 +11,205 @@
  *   STAT = {"mean", "std", "min", "max", "n", "best"}. See report.h. */
 #include "report.h"
 
-#include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *jnum(double v) { return isnan(v) || isinf(v) ? json_null() : json_real(v); }
-
-static json_t *jstat(const el_stat *s) {
-    json_t *o = json_object();
-    json_object_set_new(o, "mean", jnum(s->n ? s->mean : NAN));
-    json_object_set_new(o, "std", jnum(s->n > 1 ? s->std : NAN));
-    json_object_set_new(o, "min", jnum(s->n ? s->min : NAN));
-    json_object_set_new(o, "max", jnum(s->n ? s->max : NAN));
-    json_object_set_new(o, "n", json_integer(s->n));
-    json_object_set_new(o, "best", json_boolean(s->best));
-    return o;
-}
-
-/* text as a JSON string; bytes that are not UTF-8 (a registry edited by hand) become '?' */
-static char *utf8_clean(const char *s) {
-    char *c = xstrdup(s);
-    size_t n = strlen(c);
-    int64_t at;
-    while ((at = el_utf8_invalid_at(c, n)) >= 0) c[at] = '?';
-    return c;
-}
-
-static json_t *jstr(const char *s) {
-    if (!s) return json_null();
-    json_t *j = json_string(s);
-    if (j) return j;
-    char *c = utf8_clean(s);
-    j = json_string(c);
-    free(c);
-    return j ? j : json_null();
-}
-
-static void set_key(json_t *o, const char *key, json_t *v) {
-    if (json_object_set(o, key, v) != 0) { /* json_object_set keeps our reference */
-        char *c = utf8_clean(key);
-        json_object_set(o, c, v);
-        free(c);
+/* Written by hand rather than through a JSON tree: a 10,000-run report has ~100k numbers and
+ * tree building dominated the render time. Strings: RFC 8259 escapes; bytes that are not UTF-8
+ * (a registry edited by hand) become U+FFFD. Numbers: the shortest of %.15g / %.17g that reads
+ * back exactly; NaN and infinities as null. */
+static void jstr(el_buf *b, const char *s) {
+    if (!s) {
+        el_buf_puts(b, "null");
+        return;
     }
-    json_decref(v);
+    size_t n = strlen(s);
+    char *clean = NULL;
+    int64_t at;
+    if (el_utf8_invalid_at(s, n) >= 0) {
+        el_buf c = {0};
+        const char *p = s;
+        size_t left = n;
+        while ((at = el_utf8_invalid_at(p, left)) >= 0) {
+            el_buf_append(&c, p, (size_t)at);
+            el_buf_puts(&c, "\xEF\xBF\xBD");
+            p += at + 1;
+            left -= (size_t)at + 1;
+        }
+        el_buf_append(&c, p, left);
+        clean = el_buf_take(&c);
+        s = clean;
+    }
+    el_buf_putc(b, '"');
+    const char *run = s;
+    for (const char *p = s; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+        el_buf_append(b, run, (size_t)(p - run));
+        switch (ch) {
+        case '"': el_buf_puts(b, "\\\""); break;
+        case '\\': el_buf_puts(b, "\\\\"); break;
+        case '\n': el_buf_puts(b, "\\n"); break;
+        case '\r': el_buf_puts(b, "\\r"); break;
+        case '\t': el_buf_puts(b, "\\t"); break;
+        default: el_buf_printf(b, "\\u%04x", ch);
+        }
+        run = p + 1;
+    }
+    el_buf_puts(b, run);
+    el_buf_putc(b, '"');
+    free(clean);
+}
+
+static void jnum(el_buf *b, double v) {
+    if (!isfinite(v)) {
+        el_buf_puts(b, "null");
+        return;
+    }
+    char t[40];
+    snprintf(t, sizeof t, "%.15g", v);
+    if (strtod(t, NULL) != v) snprintf(t, sizeof t, "%.17g", v);
+    el_buf_puts(b, t);
+}
+
+static void key(el_buf *b, const char *k, bool *first) {
+    if (!*first) el_buf_putc(b, ',');
+    *first = false;
+    jstr(b, k);
+    el_buf_putc(b, ':');
+}
+
+static void kstr(el_buf *b, const char *k, const char *v, bool *first) {
+    key(b, k, first);
+    jstr(b, v);
+}
+
+static void kint(el_buf *b, const char *k, long long v, bool *first) {
+    key(b, k, first);
+    el_buf_printf(b, "%lld", v);
+}
+
+static void jstat(el_buf *b, const el_stat *s) {
+    el_buf_puts(b, "{\"mean\":");
+    jnum(b, s->n ? s->mean : NAN);
+    el_buf_puts(b, ",\"std\":");
+    jnum(b, s->n > 1 ? s->std : NAN);
+    el_buf_puts(b, ",\"min\":");
+    jnum(b, s->n ? s->min : NAN);
+    el_buf_puts(b, ",\"max\":");
+    jnum(b, s->n ? s->max : NAN);
+    el_buf_printf(b, ",\"n\":%d,\"best\":%s}", (int)s->n, s->best ? "true" : "false");
 }
 
 char *el_report_json(const el_report *r) {
-    json_t *doc = json_object();
-    json_object_set_new(doc, "emolab_report", json_integer(1));
-    json_object_set_new(doc, "registry", jstr(r->registry));
-    json_object_set_new(doc, "generated", jstr(r->generated));
-    json_object_set_new(doc, "metric", jstr(r->metric));
-    json_object_set_new(doc, "metric_title", jstr(r->metric_title));
-    json_object_set_new(doc, "group_by", jstr(r->group_by));
-    json_object_set_new(doc, "sort", jstr(r->sort));
-    json_object_set_new(doc, "status", jstr(r->status));
-    json_object_set_new(doc, "filters", jstr(r->filters));
-    json_object_set_new(doc, "registry_runs", json_integer(r->registry_runs));
-    json_object_set_new(doc, "runs", json_integer(r->n_runs));
-    json_object_set_new(doc, "rows_total", json_integer(r->n_rows_total));
-    json_t *dvs = json_array(), *labels = json_array(), *rows = json_array();
-    for (int32_t k = 0; k < r->n_dvariants; k++) json_array_append_new(dvs, jstr(r->dvariants[k]));
-    for (int32_t j = 0; j < r->n_labels; j++) json_array_append_new(labels, jstr(r->labels[j]));
-    json_object_set_new(doc, "data_variants", dvs);
-    json_object_set_new(doc, "labels", labels);
+    el_buf b = {0};
+    bool f = true;
+    el_buf_putc(&b, '{');
+    kint(&b, "emolab_report", 1, &f);
+    kstr(&b, "registry", r->registry, &f);
+    kstr(&b, "generated", r->generated, &f);
+    kstr(&b, "metric", r->metric, &f);
+    kstr(&b, "metric_title", r->metric_title, &f);
+    kstr(&b, "group_by", r->group_by, &f);
+    kstr(&b, "sort", r->sort, &f);
+    kstr(&b, "status", r->status, &f);
+    kstr(&b, "filters", r->filters, &f);
+    kint(&b, "registry_runs", r->registry_runs, &f);
+    kint(&b, "runs", r->n_runs, &f);
+    kint(&b, "rows_total", r->n_rows_total, &f);
+    key(&b, "data_variants", &f);
+    el_buf_putc(&b, '[');
+    for (int32_t k = 0; k < r->n_dvariants; k++) {
+        if (k) el_buf_putc(&b, ',');
+        jstr(&b, r->dvariants[k]);
+    }
+    el_buf_puts(&b, "],\n\"labels\":[");
+    for (int32_t j = 0; j < r->n_labels; j++) {
+        if (j) el_buf_putc(&b, ',');
+        jstr(&b, r->labels[j]);
+    }
+    el_buf_puts(&b, "],\n\"rows\":[");
     for (int32_t i = 0; i < r->n_rows; i++) {
         const el_report_row *row = &r->rows[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "rank", json_integer(i + 1));
-        json_object_set_new(o, r->group_by ? "group" : "variant", jstr(row->title));
-        json_object_set_new(o, "model", jstr(row->model));
-        json_object_set_new(o, "owners", jstr(row->owners));
-        json_object_set_new(o, "kind", jstr(row->kind));
-        json_object_set_new(o, "runs", json_integer(row->n_runs));
-        json_object_set_new(o, "names", json_integer(row->n_names));
-        json_object_set_new(o, "differs", jstr(row->differs));
-        json_object_set_new(o, "key", jstr(row->key));
-        json_t *cells = json_object();
+        bool g = true;
+        el_buf_puts(&b, i ? ",\n{" : "\n{");
+        kint(&b, "rank", i + 1, &g);
+        kstr(&b, r->group_by ? "group" : "variant", row->title, &g);
+        kstr(&b, "model", row->model, &g);
+        kstr(&b, "owners", row->owners, &g);
+        kstr(&b, "kind", row->kind, &g);
+        kint(&b, "runs", row->n_runs, &g);
+        kint(&b, "names", row->n_names, &g);
+        kstr(&b, "differs", row->differs, &g);
+        kstr(&b, "key", row->key, &g);
+        key(&b, "cells", &g);
+        el_buf_putc(&b, '{');
+        bool h = true;
         for (int32_t k = 0; k < r->n_dvariants; k++) {
             const el_report_cell *c = &row->cells[k];
             if (!c->n_runs) continue;
-            json_t *co = json_object(), *ids = json_array();
-            for (int32_t j = 0; j < c->n_runs; j++) json_array_append_new(ids, json_string(r->runs[c->runs[j]].uuid));
-            json_object_set_new(co, "runs", ids);
-            json_object_set_new(co, "val", jstat(&c->val));
-            json_object_set_new(co, "test", jstat(&c->test));
+            key(&b, r->dvariants[k], &h);
+            el_buf_puts(&b, "{\"runs\":[");
+            for (int32_t j = 0; j < c->n_runs; j++) el_buf_printf(&b, "%s\"%s\"", j ? "," : "", r->runs[c->runs[j]].uuid);
+            el_buf_puts(&b, "],\"val\":");
+            jstat(&b, &c->val);
+            el_buf_puts(&b, ",\"test\":");
+            jstat(&b, &c->test);
             if (c->cls[0]) {
-                json_t *cf = json_object();
+                el_buf_puts(&b, ",\"class_f1\":{");
                 for (int s = 0; s < 2; s++) {
-                    json_t *m = json_object();
-                    for (int32_t j = 0; j < r->n_labels; j++) set_key(m, r->labels[j], jnum(c->cls[s][j]));
-                    json_object_set_new(cf, s ? "test" : "val", m);
+                    el_buf_puts(&b, s ? ",\"test\":{" : "\"val\":{");
+                    bool l = true;
+                    for (int32_t j = 0; j < r->n_labels; j++) {
+                        key(&b, r->labels[j], &l);
+                        jnum(&b, c->cls[s][j]);
+                    }
+                    el_buf_putc(&b, '}');
                 }
-                json_object_set_new(co, "class_f1", cf);
+                el_buf_putc(&b, '}');
             }
-            set_key(cells, r->dvariants[k], co);
+            el_buf_putc(&b, '}');
         }
-        json_object_set_new(o, "cells", cells);
-        json_array_append_new(rows, o);
+        el_buf_puts(&b, "}}");
     }
-    json_object_set_new(doc, "rows", rows);
-    json_t *curves = json_array();
+    el_buf_puts(&b, "],\n\"curves\":[");
     for (int32_t i = 0; i < r->n_curves; i++) {
         const el_report_curve *c = &r->curves[i];
-        json_t *o = json_object(), *ep = json_array(), *th = json_array();
-        json_object_set_new(o, "run", json_string(c->uuid));
-        json_object_set_new(o, "label", jstr(c->label));
+        bool g = true;
+        el_buf_puts(&b, i ? ",\n{" : "\n{");
+        kstr(&b, "run", c->uuid, &g);
+        kstr(&b, "label", c->label, &g);
+        key(&b, "epochs", &g);
+        el_buf_putc(&b, '[');
         for (int32_t e = 0; e < c->n_epochs; e++) {
-            json_t *x = json_object();
-            json_object_set_new(x, "epoch", jnum(c->epoch[e]));
-            json_object_set_new(x, "train_loss", jnum(c->train_loss[e]));
-            json_object_set_new(x, "val_loss", jnum(c->val_loss[e]));
-            json_object_set_new(x, "val_weighted_f1", jnum(c->val_f1[e]));
-            json_array_append_new(ep, x);
+            el_buf_puts(&b, e ? ",{\"epoch\":" : "{\"epoch\":");
+            jnum(&b, c->epoch[e]);
+            el_buf_puts(&b, ",\"train_loss\":");
+            jnum(&b, c->train_loss[e]);
+            el_buf_puts(&b, ",\"val_loss\":");
+            jnum(&b, c->val_loss[e]);
+            el_buf_puts(&b, ",\"val_weighted_f1\":");
+            jnum(&b, c->val_f1[e]);
+            el_buf_putc(&b, '}');
         }
-        for (int32_t t = 0; t < c->n_thr; t++) json_array_append_new(th, json_pack("[oo]", jnum(c->thr[t]), jnum(c->thr_f1[t])));
-        json_object_set_new(o, "epochs", ep);
-        json_object_set_new(o, "threshold_curve", th);
-        json_array_append_new(curves, o);
+        el_buf_puts(&b, "],\"threshold_curve\":[");
+        for (int32_t t = 0; t < c->n_thr; t++) {
+            el_buf_puts(&b, t ? ",[" : "[");
+            jnum(&b, c->thr[t]);
+            el_buf_putc(&b, ',');
+            jnum(&b, c->thr_f1[t]);
+            el_buf_putc(&b, ']');
+        }
+        el_buf_puts(&b, "]}");
     }
-    json_object_set_new(doc, "curves", curves);
-    if (r->hint) json_object_set_new(doc, "hint", jstr(r->hint));
-    char *s = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
-    json_decref(doc);
-    el_buf b = {0};
-    el_buf_puts(&b, s);
-    el_buf_putc(&b, '\n');
-    free(s);
+    el_buf_putc(&b, ']');
+    if (r->hint) {
+        el_buf_puts(&b, ",\n");
+        bool g = true;
+        kstr(&b, "hint", r->hint, &g);
+    }
+    el_buf_puts(&b, "}\n");
     return el_buf_take(&b);
 }

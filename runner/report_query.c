@@ -1098,6 +1098,17 @@ static void order_dvariants(el_report *r, const char **run_dv) {
             }
 }
 
+/* EMOLAB_REPORT_TIMING=1: where the time goes (wall since the start, CPU of the process) */
+static void phase_time(double t0, const char *what) {
+    static int on = -1;
+    if (on < 0) on = getenv("EMOLAB_REPORT_TIMING") && !strcmp(getenv("EMOLAB_REPORT_TIMING"), "1");
+    if (!on) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    fprintf(stderr, "report timing: %-9s %8.1f ms wall %8.1f ms process cpu\n", what, (el_now() - t0) * 1e3,
+            (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6);
+}
+
 int el_report_build(const el_report_params *p, el_report *r, bool *usage) {
     memset(r, 0, sizeof *r);
     *usage = false;
@@ -1150,16 +1161,15 @@ int el_report_build(const el_report_params *p, el_report *r, bool *usage) {
     r->filters = el_arena_str(r->arena, w.desc.s);
     r->status = el_arena_str(r->arena, p->filter.status ? p->filter.status : "finished");
 
-    double T0 = el_now();
-#define TT(what) if (getenv("EMOLAB_REPORT_TIMING")) { struct timespec ts_; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts_); fprintf(stderr, "%-10s %7.1f ms wall %7.1f ms cpu\n", what, (el_now() - T0) * 1e3, ts_.tv_sec * 1e3 + ts_.tv_nsec / 1e6); }
-    TT("prelude");
+    double t0 = el_now();
+    phase_time(t0, "prelude");
     /* 1. the runs, in creation order */
     if (load_runs(db, p, r, &w, group_field, &run_key, &run_hash)) goto out;
     run_dv = xmalloc((size_t)(r->n_runs ? r->n_runs : 1) * sizeof(char *));
     for (int32_t i = 0; i < r->n_runs; i++) run_dv[i] = r->runs[i].data_variant;
     order_dvariants(r, run_dv);
 
-    TT("runs");
+    phase_time(t0, "runs");
     /* 2. row keys: the variant hash, or the group value */
     if (!p->group_by && r->n_runs) {
         vk.h1 = xcalloc((size_t)r->n_runs, sizeof(uint64_t));
@@ -1178,7 +1188,7 @@ int el_report_build(const el_report_params *p, el_report *r, bool *usage) {
         }
     }
 
-    TT("vkeys");
+    phase_time(t0, "vkeys");
     /* 3. rows, in order of first appearance */
     for (int32_t i = 0; i < r->n_runs; i++) {
         el_report_run *run = &r->runs[i];
@@ -1258,7 +1268,7 @@ int el_report_build(const el_report_params *p, el_report *r, bool *usage) {
             }
         }
 
-    TT("cells");
+    phase_time(t0, "cells");
     /* 6. sort */
     sort_kind sk;
     int32_t scol;
@@ -1303,7 +1313,7 @@ int el_report_build(const el_report_params *p, el_report *r, bool *usage) {
             for (int32_t j = 0; j < r->rows[i].cells[k].n_runs; j++) r->runs[r->rows[i].cells[k].runs[j]].row = i;
     if (p->top > 0 && p->top < r->n_rows) r->n_rows = p->top;
 
-    TT("sort");
+    phase_time(t0, "sort");
     /* 7. variants shown: the model description and the params that differ between them */
     if (!p->group_by && r->n_rows) {
         sqlite3_stmt *st;
@@ -1326,11 +1336,11 @@ int el_report_build(const el_report_params *p, el_report *r, bool *usage) {
         free(vals);
         free(nk);
     }
-    TT("describe");
+    phase_time(t0, "describe");
     if (p->load_classes && load_classes(db, r)) goto out;
-    TT("classes");
+    phase_time(t0, "classes");
     if (load_curves(db, p, r, usage)) goto out;
-    TT("curves");
+    phase_time(t0, "curves");
 
     if (r->n_rows == 0) {
         char *h;

@@ -46,7 +46,7 @@ char *el_report_md(const el_report *r) {
     el_buf_puts(&b, "\n\n");
 
     /* header */
-    el_buf_printf(&b, "| # | %s | model | owner |", r->group_by ? "group" : "variant");
+    el_buf_puts(&b, r->group_by ? "| # | group | owner |" : "| # | variant | model | owner |");
     for (int32_t k = 0; k < r->n_dvariants; k++) {
         el_buf_puts(&b, " ");
         el_md_escape(&b, r->dvariants[k]);
@@ -56,7 +56,8 @@ char *el_report_md(const el_report *r) {
     }
     bool differs = false; /* the column only when some row has something in it */
     for (int32_t i = 0; i < r->n_rows; i++) differs |= row_differs(&r->rows[i]);
-    el_buf_puts(&b, differs ? " runs | differs |\n|--:|---|---|---|" : " runs |\n|--:|---|---|---|");
+    el_buf_puts(&b, differs ? " runs | differs |\n|--:|---|---|" : " runs |\n|--:|---|---|");
+    if (!r->group_by) el_buf_puts(&b, "---|");
     for (int32_t k = 0; k < r->n_dvariants; k++) el_buf_puts(&b, "--:|--:|");
     el_buf_puts(&b, differs ? "--:|---|\n" : "--:|\n");
     for (int32_t i = 0; i < r->n_rows; i++) {
@@ -64,8 +65,10 @@ char *el_report_md(const el_report *r) {
         el_buf_printf(&b, "| %d | ", (int)i + 1);
         el_md_escape(&b, row->title);
         if (!r->group_by && row->n_names > 1) el_buf_printf(&b, " (+%d name%s)", (int)row->n_names - 1, row->n_names == 2 ? "" : "s");
-        el_buf_puts(&b, " | ");
-        el_md_escape(&b, row->model);
+        if (!r->group_by) {
+            el_buf_puts(&b, " | ");
+            el_md_escape(&b, row->model);
+        }
         el_buf_puts(&b, " | ");
         el_md_escape(&b, row->owners);
         el_buf_puts(&b, " |");

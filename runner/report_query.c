@@ -326,7 +326,8 @@ int el_run_where_bind(const el_run_where *w, sqlite3_stmt *st, int first) {
 /* ---- model description ---------------------------------------------------------------------- */
 static const char *const MODEL_KEYS[] = {"backbone.type", "backbone.name", "backbone.repo", "backbone.model",
                                          "backbone.path", "head.layers", "head.dropout", "head.activation",
-                                         "head.norm", "head.residual", "head.heads"};
+                                         "head.norm", "head.residual", "head.heads", "ensemble.size",
+                                         "ensemble.combine", "ensemble.members"};
 
 bool el_model_key(const char *key) {
     for (size_t i = 0; i < sizeof MODEL_KEYS / sizeof MODEL_KEYS[0]; i++)
@@ -347,7 +348,14 @@ static bool el_ends_with_sep(const el_buf *b) {
 
 char *el_model_description(const char *const *keys, const char *const *values, int32_t n, const char *kind) {
     el_buf b = {0};
-    if (kind && !strcmp(kind, "ensemble")) el_buf_puts(&b, "ensemble · ");
+    if (kind && !strcmp(kind, "ensemble")) {
+        /* emolab ensemble records ensemble.size / ensemble.combine / ensemble.members */
+        const char *size = kv_get(keys, values, n, "ensemble.size"), *comb = kv_get(keys, values, n, "ensemble.combine");
+        char *c = comb ? el_json_display(comb) : NULL;
+        if (size) el_buf_printf(&b, "ensemble (%s of %s runs) · ", c ? c : "combination", size);
+        else el_buf_puts(&b, "ensemble · ");
+        free(c);
+    }
     const char *bb = NULL;
     static const char *const names[] = {"backbone.name", "backbone.repo", "backbone.model", "backbone.path"};
     for (size_t i = 0; i < 4 && !bb; i++) bb = kv_get(keys, values, n, names[i]);
@@ -622,8 +630,8 @@ static int cmp_triple(const void *a, const void *b) {
     return c ? c : x->row - y->row;
 }
 
-/* For each row: the params outside the model description whose value is not the same in every
- * shown row. */
+/* For each row: the params outside the model description that take two or more values among
+ * the shown rows (rows without the key, e.g. ensembles next to single runs, are left out). */
 static void compute_differs(el_report *r, const char ***row_keys, const char ***row_vals, const int32_t *row_n) {
     int64_t total = 0;
     for (int32_t i = 0; i < r->n_rows; i++) total += row_n[i];
@@ -641,7 +649,6 @@ static void compute_differs(el_report *r, const char ***row_keys, const char ***
             if (strcmp(t[e].value, t[s].value)) same = false;
             e++;
         }
-        if (e - s != r->n_rows) same = false;
         if (!same)
             for (int64_t q = s; q < e; q++) {
                 char *d = el_json_display(t[q].value);

@@ -32,7 +32,7 @@ for seed, (v, t) in enumerate([(0.61, 0.60), (0.63, 0.58)], 1):
             epochs=[(0.5, 0.6, 0.55), (0.4, 0.5, v)], curve=[(0.1, 0.5), (0.5, v)])
 p = base_params("plain", "bob", seed=1, variant=DV, extra={"train.note": "=1+1|<script>"})
 add_run(db, "plain", "bob", p, val=0.5, test=0.4, seed=1, variant=DV, created="2026-01-05T00:00:00.000Z", classes=cls)
-p = base_params(ANSI, FORMULA, seed=1, lr=0.5)
+p = base_params(ANSI, FORMULA, seed=1, lr=0.5, extra={"train.note": "ok"})
 add_run(db, ANSI, FORMULA, p, val=0.45, test=0.44, seed=1, created="2026-01-06T00:00:00.000Z", classes=cls)
 db.close()
 

@@ -4,7 +4,10 @@
 #ifndef EL_COMMANDS_H
 #define EL_COMMANDS_H
 
+int cmd_fetch(int argc, char **argv); /* fetch.c: Hugging Face models into the HF cache */
+int cmd_data(int argc, char **argv);  /* fetch.c: the pinned public data sets */
 
 int cmd_run(int argc, char **argv);       /* run.c */
+int cmd_selfcheck(int argc, char **argv); /* selfcheck.c */
 
 #endif /* EL_COMMANDS_H */

@@ -2,6 +2,7 @@
  * label set's maps into a bit mask per row, then the train/eval overlap check and the split
  * fingerprints. */
 #include "data.h"
+#include "datasets.h"
 #include "csv.h"
 #include "labels.h"
 #include "util.h"
@@ -76,9 +77,8 @@ static const char *root_origin(const char *option) {
 int el_data_resolve_path(const char *root, const char *path, char **out) {
     *out = NULL;
     if (!path || !*path) return el_err("empty data path");
-    if (el_starts_with(path, "http://") || el_starts_with(path, "https://"))
-        return el_err("%s: downloading data from a URL is not supported yet; download the file "
-                      "and give its path (relative to the data root or absolute)", path);
+    if (el_datasets_is_url(path)) /* pinned download into the data cache (or the mirror) */
+        return el_datasets_resolve_url(NULL, path, NULL, out);
     if (strstr(path, "://"))
         return el_err("%s: URL scheme not supported; give a file path", path);
     *out = path[0] == '/' ? xstrdup(path) : el_path_join(root && *root ? root : ".", path);

@@ -14,7 +14,11 @@ typedef struct {
 } command;
 
 static const command COMMANDS[] = {
+    {"run", cmd_run, "train one experiment spec and record it in the registry"},
+    {"selfcheck", cmd_selfcheck, "check libtorch, BLAS speed and the shim on this machine"},
     {"version", NULL, "print emolab's version and commit"},
+    {"fetch", cmd_fetch, "download Hugging Face models into the HF cache (verified, resumable)"},
+    {"data", cmd_data, "list and download the pinned public data sets (ls, fetch)"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

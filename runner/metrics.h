@@ -44,9 +44,10 @@ typedef enum { EL_THR_FIXED = 0, EL_THR_GLOBAL = 1, EL_THR_PER_CLASS = 2 } el_th
  *  threshold wins. A class with no positives gets the fixed value.
  * Ties are exact for per_class (F1 = 2tp/(2tp+fp+fn) compared as fractions); for global, every
  * grid value within 1e-12 of the best weighted F1 counts as tied. With no positives at all,
- * global gives `fixed` too. The grid is el_threshold_grid(step); a step outside (0, 1) falls back
- * to 0.01. n = 0 or k outside [1, EL_MAX_LABELS] gives `fixed` everywhere (when k is valid).
- * Cost: O(n*k*log(grid) + k*grid), no per-candidate pass over the rows. */
+ * global gives `fixed` too. The grid is el_threshold_grid(step); a step outside [1e-5, 1) falls
+ * back to 0.01. n = 0 (or NULL data) gives `fixed` everywhere; k outside [1, EL_MAX_LABELS]
+ * writes nothing. Cost: O(n*k + k*grid): each probability is bucketed once against the grid,
+ * then one sweep per class; no pass over the rows per candidate (5.4k x 7 x 99: ~0.15 ms). */
 void el_thresholds_tune(const float *probs, const uint8_t *y_true, int64_t n, int32_t k,
                         el_threshold_mode mode, double fixed, double step, float *thr_out);
 /* y_pred[i,j] = probs[i,j] >= thr[j] */

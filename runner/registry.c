@@ -837,6 +837,30 @@ int el_run_begin(el_registry *r, const el_run_info *info, char uuid[37]) {
     return EL_OK;
 }
 
+/* ---- run dir ---------------------------------------------------------------------------------- */
+typedef struct {
+    const char *uuid, *run_dir;
+} dir_ctx;
+
+static int dir_tx(el_registry *r, void *vctx) {
+    dir_ctx *c = vctx;
+    if (check_writable(r, c->uuid, "recording the run directory")) return EL_ERR;
+    sqlite3_stmt *st;
+    if (prep(r, "UPDATE runs SET run_dir = ? WHERE uuid = ?", &st)) return EL_ERR;
+    bind_text(st, 1, c->run_dir);
+    bind_text(st, 2, c->uuid);
+    int e = step_done(r, st, "recording the run directory");
+    sqlite3_finalize(st);
+    return e;
+}
+
+int el_run_set_run_dir(el_registry *r, const char *uuid, const char *run_dir) {
+    if (check_args(r, uuid, "el_run_set_run_dir")) return EL_ERR;
+    if (!run_dir || !*run_dir) return el_err("%s: el_run_set_run_dir: run %s: no directory given", r->path, uuid);
+    dir_ctx c = {uuid, run_dir};
+    return with_write_tx(r, "recording the run directory", dir_tx, &c);
+}
+
 /* ---- data ------------------------------------------------------------------------------------- */
 typedef struct {
     const char *uuid;

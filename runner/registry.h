@@ -16,6 +16,9 @@
  * SQL client too). An `interrupted` run may still be completed by the process that owns it
  * (when it was marked by mistake, e.g. a pid namespace the recovering process cannot see).
  *
+ * One el_registry per process and thread: open it in each worker (never carry an open registry
+ * across fork()); every process may write concurrently, SQLite serialises the transactions.
+ *
  * Errors name the registry path and say what to do. Functions return 0 (or a count) on success,
  * -1 with el_last_error() on failure; bad arguments are errors, never crashes.
  *
@@ -32,8 +35,11 @@
 
 typedef struct el_registry el_registry;
 
-/* Opens (creating and migrating when read-write) the registry. Read-only opens never write
- * and refuse a file that is not an emolab registry or has a newer schema version. */
+/* Opens (creating and migrating when read-write) the registry, then (read-write) marks the
+ * runs of dead processes `interrupted`. Read-only opens never write and refuse a missing file, a
+ * file that is not an emolab registry, a damaged one, or one whose schema version is newer (or
+ * older: open it read-write once to upgrade it). Both refuse a non-emolab SQLite file that has
+ * tables and a newer schema, leaving the file untouched. NULL + el_last_error() on failure. */
 el_registry *el_registry_open(const char *path, bool readonly);
 void el_registry_close(el_registry *r);
 int32_t el_registry_schema_version(el_registry *r);
@@ -56,7 +62,7 @@ typedef struct {
     const char *kind;         /* "single" | "ensemble" */
     const char *sweep_id;     /* NULL when not part of a sweep */
     const char *git_commit;   /* emolab's commit (with "-dirty" when the tree had changes) */
-    const char *run_dir;      /* experiments/RUN_ID/ (may be NULL, then filled by the caller later) */
+    const char *run_dir;      /* experiments/RUN_ID/ (may be NULL, then set with el_run_set_run_dir) */
     const char *spec_file;    /* the spec path as given */
     const char *config_json;  /* the fully resolved config, canonical JSON */
     const char *config_hash;  /* sha256 hex of the resolved config without name/owner/notes */
@@ -72,6 +78,9 @@ typedef struct {
  * name and config_hash are required, config_json must be valid JSON, each param value valid JSON
  * text; git_commit NULL means this build's commit. Writes the new uuid (v4, 36 chars + NUL). */
 int el_run_begin(el_registry *r, const el_run_info *info, char uuid[37]);
+/* Sets runs.run_dir once the directory is known (it usually contains the uuid); only while the
+ * run is not final. */
+int el_run_set_run_dir(el_registry *r, const char *uuid, const char *run_dir);
 /* Data facts known after loading (fingerprints, rows, positives per label, per-source files and
  * counts); replaces what an earlier call recorded for the run. */
 int el_run_set_data(el_registry *r, const char *uuid, const el_dataset *data);

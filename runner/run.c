@@ -125,6 +125,7 @@ int el_run_spec(el_registry *reg, const el_spec *spec, const el_run_params *p, c
     kv_free(&params);
     if (rc != 0) return EL_ERR;
     char *run_dir = el_path_join(exp_dir, uuid);
+    if (p->save_checkpoint) el_run_set_run_dir(reg, uuid, run_dir);
 
     el_dataset data;
     memset(&data, 0, sizeof data);

@@ -30,7 +30,18 @@ typedef struct el_node {
     int32_t n;
     int32_t line, col;      /* 1-based position in the source (0 when made by code) */
     char *file;             /* source name ("configs/bow.yaml", "--set", "sweep.yaml") */
+    int32_t *key_line;      /* EL_NODE_MAP: 1-based position of each key (0 = unknown); the */
+    int32_t *key_col;       /*   key's file is its value's `file` */
+    int32_t cap;            /* allocated slots of keys/items (internal) */
 } el_node;
+
+/* Input limits of el_yaml_parse (issue #11): the whole tree, aliases expanded, may hold at
+ * most EL_YAML_MAX_NODES nodes and EL_YAML_MAX_BYTES bytes of keys and scalars; nesting at
+ * most EL_YAML_MAX_DEPTH levels; a mapping at most EL_YAML_MAX_KEYS keys. */
+#define EL_YAML_MAX_NODES 100000
+#define EL_YAML_MAX_BYTES (16 * 1024 * 1024)
+#define EL_YAML_MAX_DEPTH 64
+#define EL_YAML_MAX_KEYS 4096
 
 /* Parses one YAML document. Aliases are expanded with a bound on the total expanded size
  * (a "billion laughs" document is refused). On error returns NULL with "file:line:col: what". */
@@ -42,8 +53,32 @@ el_node *el_node_get(const el_node *map, const char *dotted); /* NULL when absen
 /* Sets root[dotted] to a value given as YAML text ("0.5", "[256, 512]", "{type: bow}"),
  * creating intermediate maps. Positions of the new nodes point at `origin` (e.g. "--set"). */
 int el_node_set_yaml(el_node *root, const char *dotted, const char *yaml_value, const char *origin);
-/* Canonical JSON: keys sorted, numbers normalised, no whitespace (pretty=false). malloc'd. */
+/* Same with an already built value: takes ownership of `value` (also on error). When `origin`
+ * is not NULL, every node of `value` gets file=origin and no line/column. */
+int el_node_set(el_node *root, const char *dotted, el_node *value, const char *origin);
+/* Canonical JSON: keys sorted, numbers normalised, no whitespace (pretty=false). malloc'd.
+ * Quoted scalars are strings; plain scalars that are YAML numbers are numbers (integers as
+ * integers, other numbers in the shortest round-trip form: 0.5, .5 and 5e-1 all give 0.5,
+ * 2e-3 gives 0.002, 1e-05 and 1e+16 switch to exponents as Python's repr does); plain
+ * true/false/null are literals; everything else is a string. */
 char *el_node_to_json(const el_node *n, bool pretty);
+
+/* Building trees in code (sweeps). New nodes have no position; `file` may be NULL. */
+el_node *el_node_new(el_node_kind kind, const char *file);
+el_node *el_node_new_scalar(const char *text, bool quoted, const char *file);
+/* Sets map[key] = value (replacing and freeing an existing value); takes ownership. */
+void el_node_map_put(el_node *map, const char *key, el_node *value);
+void el_node_seq_push(el_node *seq, el_node *item); /* takes ownership */
+/* Removes map[key] (frees it); returns whether it was there. */
+bool el_node_map_del(el_node *map, const char *key);
+/* Structural equality of two trees by their canonical JSON (positions are ignored). */
+bool el_node_equal(const el_node *a, const el_node *b);
+
+/* Numbers as the spec grammar reads them (decimal only, no YAML 1.1 sexagesimal/hex/_):
+ * 0 = not a number, 1 = integer ("-12"), 2 = other number ("0.5", ".5", "5e-1", "1e3"). */
+int el_number_kind(const char *s);
+/* Shortest round-trip text of a finite double, always with '.' or an exponent ("1.0"). */
+void el_format_double(double v, char out[40]);
 
 /* ---- the experiment spec ---------------------------------------------------------------- */
 typedef struct {
@@ -51,9 +86,11 @@ typedef struct {
     char *format;     /* goemotions | izard | columns */
     char *text;       /* text column (default: ru_text for goemotions, text otherwise) */
     char *labels;     /* goemotions: the column with the id list (default "labels") */
-    char *id;         /* optional id column (default "id" when present) */
-    char *map;        /* label-map section to use (default = format) */
-    char *enthusiasm; /* izard: drop | joy | surprise (what to do with that label) */
+    char *id;         /* id column; NULL = the "id" column when present, else file:row */
+    char *map;        /* label map of the label set to use; NULL = none (columns format: columns
+                         named as the labels). Default: "goemotions" / "izard" for those formats */
+    char *enthusiasm; /* drop | joy | surprise: what the source label enthusiasm becomes; NULL =
+                         no rule (default; "drop" for izard) */
     char *neutral;    /* keep | clear_if_emotion (drop neutral where an emotion is present) */
     int64_t limit;    /* read only the first N rows (0 = all); for quick runs and tests */
 } el_source_spec;
@@ -156,9 +193,17 @@ int el_spec_from_node(const el_node *root, const char *file, el_spec *out);
 int el_spec_parse(const char *buf, size_t len, const char *filename, el_spec *out);
 void el_spec_free(el_spec *s);
 
+/* Applies one "KEY=VALUE" override (VALUE is YAML) to a parsed spec tree; the new nodes carry
+ * the origin "--set KEY=VALUE", so later validation errors start with it. */
+int el_spec_apply_override(el_node *root, const char *override);
+
 /* Whether a dotted path names a spec parameter (for sweeps: "head.dropout" yes, "head.x" no).
- * On no, sets an error that lists close names. */
+ * Accepts sections ("head"), sources ("data.val", "data.train[1]" = "data.train.1") and keys of
+ * any backbone type. On no, sets an error that names the closest path ("did you mean ..."). */
 bool el_spec_path_known(const char *dotted);
+/* The kind of value a known path takes: "int", "float", "bool", "string", "enum", "list",
+ * "source", "section"; NULL when the path is unknown (no error set). */
+const char *el_spec_path_type(const char *dotted);
 /* Flattened resolved parameters: calls fn(key, json_value) for every leaf, dotted keys, in
  * sorted order ("head.layers" -> "[768]"). */
 void el_spec_params(const el_spec *s, void (*fn)(const char *key, const char *json, void *ctx),

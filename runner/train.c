@@ -1,4 +1,5 @@
 /* train.c: see train.h. */
+#define _GNU_SOURCE
 #include "train.h"
 #include "safetensors.h"
 #include "tokenize.h"
@@ -8,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EVAL_BATCH 512
 
@@ -440,7 +442,8 @@ int el_train_run(const el_train_ctx *ctx, el_train_result *res) {
     run_state s = {0};
     double t_start = el_now();
 
-    if (t->threads > 0) ts_set_num_threads(t->threads);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    ts_set_num_threads(t->threads > 0 ? t->threads : (int32_t)(ncpu > 0 ? ncpu : 1));
     ts_manual_seed((uint64_t)t->seed);
     if (el_model_build(&s.model, spec, k) != 0) {
         fail(res, "failed");
@@ -603,7 +606,7 @@ int el_train_run(const el_train_ctx *ctx, el_train_result *res) {
             stopped = true;
             break;
         }
-        if (t->es_patience > 0 && since_best >= t->es_patience) {
+        if (t->es_patience > 0 && since_best >= t->es_patience && epoch < t->epochs) {
             fprintf(stderr, "early stopping: no improvement of %s for %d epochs (best epoch %d)\n",
                     t->es_metric, t->es_patience, res->best_epoch);
             break;

@@ -297,8 +297,11 @@ static void test_lifecycle(void) {
     REQUIRE(r, "open: %s", el_last_error());
     el_run_info info = make_info("bow-h768-d085", "hash-life");
     info.sweep_id = "sweep-1";
+    info.run_dir = NULL; /* known once the uuid is */
     char uuid[37];
     REQUIRE(el_run_begin(r, &info, uuid) == 0, "begin: %s", el_last_error());
+    CHECK(el_run_set_run_dir(r, uuid, "experiments/x") == 0, "set_run_dir: %s", el_last_error());
+    CHECK(el_run_set_run_dir(r, uuid, NULL) == -1, "NULL run dir");
     /* uuid v4: 8-4-4-4-12 lowercase hex, version 4, variant 10xx */
     CHECK(strlen(uuid) == 36 && uuid[14] == '4' && strchr("89ab", uuid[19]) && uuid[8] == '-' && uuid[23] == '-',
           "uuid %s", uuid);
@@ -375,7 +378,9 @@ static void test_lifecycle(void) {
     free(finished);
 
     /* params */
-    char *rows = raw_rows(db, sqlite3_mprintf("SELECT key, value FROM params WHERE run='%s' ORDER BY key", uuid));
+    char *pq = sqlite3_mprintf("SELECT key, value FROM params WHERE run=%Q ORDER BY key", uuid);
+    char *rows = raw_rows(db, pq);
+    sqlite3_free(pq);
     CHECK(!strcmp(rows, "backbone.type|\"bow\"\nhead.dropout|0.85\nhead.layers|[768]\ntrain.lr|0.002\n"), "params:\n%s", rows);
     free(rows);
     /* data */
@@ -519,6 +524,7 @@ static void test_final(void) {
         uint8_t a[35], b[21], c[14];
         make_dataset(&d, a, b, c);
         CHECK(el_run_set_data(r, ids[i], &d) != 0, "data after finish accepted");
+        CHECK(el_run_set_run_dir(r, ids[i], "elsewhere") != 0, "run dir after finish accepted");
     }
     el_registry_close(r);
 

@@ -1,5 +1,6 @@
 /* model_hf.c: pretrained Hugging Face encoders as an emolab backbone. See model_hf.h. */
 #include "model_hf.h"
+#include "hub.h"
 #include "safetensors.h"
 #include "util.h"
 
@@ -7,10 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-/* Provided by hub.c when the hub is part of the build (weak: absent until it is merged). */
-extern int el_hub_resolve(const char *ref, char **snapshot_dir, char commit[41])
-    __attribute__((weak));
 
 /* eval-mode chunks: at most this many tokens, and attention scores of at most this many floats */
 #define EVAL_TOKENS 8192
@@ -181,10 +178,6 @@ int el_hf_resolve_dir(const el_backbone_spec *cfg, char **dir) {
     if (!cfg->name || !cfg->name[0])
         return el_err("backbone: type hf needs `path` (a local model directory) or `name` "
                       "(ORG/NAME@REV on the Hugging Face hub)");
-    if (!el_hub_resolve)
-        return el_err("backbone.name: '%s': this build has no hub client; download the model "
-                      "and give its directory as backbone.path",
-                      cfg->name);
     char commit[41] = "";
     if (el_hub_resolve(cfg->name, dir, commit) != 0) return el_err_prefix("backbone.name");
     return EL_OK;

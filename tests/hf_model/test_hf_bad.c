@@ -444,6 +444,11 @@ static void test_tokenizer_and_spec(void) {
         {{.type = "hf", .pooling = "cls"}, "needs `path`"},
         {{.type = "hf", .name = "org/model@main"}, "backbone.name"},
     };
+    /* backbone.name resolves through the hub: offline, with an empty cache, it fails fast */
+    char *cache = el_path_join(g_root, "hub_cache");
+    setenv("HF_HUB_CACHE", cache, 1);
+    setenv("HF_HUB_OFFLINE", "1", 1);
+    free(cache);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         el_clear_error();
         bb = el_backbone_build(&cases[i].cfg, &ps);

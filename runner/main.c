@@ -15,6 +15,7 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"run", cmd_run, "train one experiment spec and record it in the registry"},
+    {"export", cmd_export, "write a fine-tuned hf run as a Hugging Face model directory"},
     {"selfcheck", cmd_selfcheck, "check libtorch, BLAS speed and the shim on this machine"},
     {"version", NULL, "print emolab's version and commit"},
     {"fetch", cmd_fetch, "download Hugging Face models into the HF cache (verified, resumable)"},

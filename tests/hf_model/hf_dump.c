@@ -7,6 +7,8 @@
  *       the gradient w.r.t. the word embeddings [V, H] is written too.
  *   hf_dump pool DIR TEXTS OUT POOLING [--max-len N] [--last-k K] [--prefix P] [--freeze F]
  *       the hf backbone (prepare + forward in eval mode, length-sorted chunks) -> [n, D]
+ *   hf_dump predict RUN TEXTS OUT
+ *       a trained run (export.h: run directory, checkpoint or id) -> sigmoid probabilities [n, K]
  *   hf_dump load DIR
  *       loads the directory (config, weights, tokenizer) and prints a summary; exit 1 with the
  *       error message on failure (bad-input tests).
@@ -14,7 +16,9 @@
  * OUT: a sequence of arrays, each: int32 kind (0 = i32, 1 = f32), int32 ndim, int64 dims[ndim],
  * then the data. */
 #define _GNU_SOURCE
+#include "export.h"
 #include "model_hf.h"
+#include "train.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -193,6 +197,35 @@ static int cmd_pool(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_predict(int argc, char **argv) {
+    const char *run = argv[2], *texts_path = argv[3], *out = argv[4];
+    el_export_params p = el_export_default_params();
+    p.registry = opt(argc, argv, "--registry", NULL);
+    el_spec spec;
+    el_model m;
+    el_labelset labels;
+    float thr[EL_MAX_LABELS];
+    if (el_run_model_load(run, &p, &spec, &m, &labels, thr, NULL) != 0) return die("load run");
+    int32_t n;
+    char **texts = read_texts(texts_path, &n);
+    void *in = m.backbone->ops->prepare(m.backbone, texts, n);
+    if (!in) return die("prepare");
+    float *probs = malloc(sizeof(float) * (size_t)n * (size_t)labels.n);
+    if (el_predict_probs(&m, in, n, probs) != 0) return die("predict");
+    FILE *f = fopen(out, "wb");
+    int64_t d2[2] = {n, labels.n};
+    write_arr(f, 1, 2, d2, probs);
+    fclose(f);
+    free(probs);
+    m.backbone->ops->free_inputs(in);
+    for (int32_t i = 0; i < n; i++) free(texts[i]);
+    free(texts);
+    el_model_free(&m);
+    el_run_spec_free(&spec);
+    el_labelset_free(&labels);
+    return 0;
+}
+
 static int cmd_load(const char *dir) {
     el_params ps = {0};
     el_hf_model m;
@@ -212,6 +245,7 @@ int main(int argc, char **argv) {
     ts_set_num_threads(1);
     if (argc >= 5 && !strcmp(argv[1], "hidden")) return cmd_hidden(argc, argv);
     if (argc >= 6 && !strcmp(argv[1], "pool")) return cmd_pool(argc, argv);
+    if (argc >= 5 && !strcmp(argv[1], "predict")) return cmd_predict(argc, argv);
     if (argc >= 3 && !strcmp(argv[1], "load")) return cmd_load(argv[2]);
     fprintf(stderr, "usage: hf_dump hidden|pool|load ... (see the source)\n");
     return 2;

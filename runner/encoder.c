@@ -1,5 +1,6 @@
 /* encoder.c: the post-LN transformer encoder. See encoder.h. */
 #include "encoder.h"
+#include "torch_shim_extra.h"
 #include "util.h"
 
 #include <float.h>
@@ -245,7 +246,7 @@ static ts_tensor activation(el_act a, ts_tensor x) {
 
 static ts_tensor maybe_dropout(ts_tensor x, double p, bool training) {
     if (!x || !training || p <= 0) return x;
-    return ts_dropout(x, p, 1);
+    return ts_fast_dropout(x, p, 1);
 }
 
 /* One layer: x [B, T, H], bias [B*NH, 1, T] -> [B, T, H]. NULL on failure (shim error set). */

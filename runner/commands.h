@@ -11,4 +11,7 @@ int cmd_run(int argc, char **argv);       /* run.c */
 int cmd_export(int argc, char **argv);    /* export.c: an hf run as a Hugging Face model directory */
 int cmd_selfcheck(int argc, char **argv); /* selfcheck.c */
 
+int cmd_predict(int argc, char **argv);  /* predict.c: a recorded run on new texts / a CSV file */
+int cmd_ensemble(int argc, char **argv); /* ensemble.c: average recorded runs, record the result */
+
 #endif /* EL_COMMANDS_H */

@@ -17,12 +17,36 @@
 typedef struct {
     el_bow_params fp;
     ts_tensor emb;   /* [buckets, dim] */
-    int pooling;     /* 0 mean, 1 sum, 2 sqrt (sum / sqrt(n)) */
+    ts_tensor idf;   /* [buckets] inverse document frequency (pooling idf), 0 = unseen */
+    int pooling;     /* 0 mean, 1 sum, 2 sqrt (sum / sqrt(n)), 3 idf-weighted mean */
     /* batch staging, reused */
     int64_t *ids, *offs;
     float *weights;
     int64_t ids_cap, offs_cap, w_cap;
 } bow_state;
+
+/* idf = ln((1 + n) / (1 + df)) + 1 over the texts of the first split prepared (train), as
+ * scikit-learn's smooth idf; buckets no training text has get 0 and so do not dilute the mean.
+ * A loaded checkpoint brings its table, which is then kept. */
+static void bow_fit_idf(bow_state *s, const el_bow_features *f) {
+    float *idf = ts_data_ptr(s->idf);
+    int64_t nb = s->fp.buckets;
+    for (int64_t b = 0; b < nb; b++)
+        if (idf[b] != 0.0f) return; /* already fitted or loaded */
+    int32_t *df = xcalloc((size_t)nb, sizeof(int32_t));
+    int64_t *last = xmalloc((size_t)nb * sizeof(int64_t));
+    for (int64_t b = 0; b < nb; b++) last[b] = -1;
+    for (int64_t i = 0; i < f->n; i++)
+        for (int64_t j = f->offsets[i]; j < f->offsets[i + 1]; j++)
+            if (last[f->ids[j]] != i) {
+                last[f->ids[j]] = i;
+                df[f->ids[j]]++;
+            }
+    for (int64_t b = 0; b < nb; b++)
+        idf[b] = df[b] ? (float)(log((1.0 + (double)f->n) / (1.0 + df[b])) + 1.0) : 0.0f;
+    free(df);
+    free(last);
+}
 
 static void *bow_prepare(el_backbone *bb, char *const *texts, int64_t n) {
     bow_state *s = bb->state;
@@ -31,6 +55,7 @@ static void *bow_prepare(el_backbone *bb, char *const *texts, int64_t n) {
         free(f);
         return NULL;
     }
+    if (s->idf) bow_fit_idf(s, f);
     return f;
 }
 
@@ -62,18 +87,26 @@ static ts_tensor bow_forward(el_backbone *bb, const void *inputs, const int64_t 
     ts_tensor psw = NULL;
     ts_bag_mode mode = TS_BAG_MEAN;
     if (s->pooling == 1) mode = TS_BAG_SUM;
-    if (s->pooling == 2) {
+    if (s->pooling >= 2) {
         mode = TS_BAG_SUM;
         el_grow(s->weights, &s->w_cap, total + 1);
+        const float *idf = s->pooling == 3 ? ts_data_ptr(s->idf) : NULL;
         for (int32_t i = 0; i < n_rows; i++) {
             int64_t b = s->offs[i], e = i + 1 < n_rows ? s->offs[i + 1] : total;
-            float w = e > b ? 1.0f / sqrtf((float)(e - b)) : 0.0f;
-            for (int64_t j = b; j < e; j++) s->weights[j] = w;
+            if (idf) {
+                double z = 0;
+                for (int64_t j = b; j < e; j++) z += idf[s->ids[j]];
+                for (int64_t j = b; j < e; j++)
+                    s->weights[j] = z > 0 ? (float)(idf[s->ids[j]] / z) : 0.0f;
+            } else {
+                float w = e > b ? 1.0f / sqrtf((float)(e - b)) : 0.0f;
+                for (int64_t j = b; j < e; j++) s->weights[j] = w;
+            }
         }
         psw = ts_from_data(s->weights, TS_F32, shape_ids, 1);
     }
     ts_tensor out = NULL;
-    if (ids && offs && (s->pooling != 2 || psw))
+    if (ids && offs && (s->pooling < 2 || psw))
         out = ts_embedding_bag(s->emb, ids, offs, mode, 1, psw);
     ts_free(ids);
     ts_free(offs);
@@ -112,7 +145,10 @@ el_backbone *el_bow_build(const el_backbone_spec *cfg, el_params *ps) {
     s->fp.char_max = cfg->char_ngram_max;
     s->fp.buckets = cfg->buckets;
     s->fp.lowercase = cfg->lowercase;
-    s->pooling = el_streq(cfg->pooling, "sum") ? 1 : el_streq(cfg->pooling, "sqrt") ? 2 : 0;
+    s->pooling = el_streq(cfg->pooling, "sum")    ? 1
+                 : el_streq(cfg->pooling, "sqrt") ? 2
+                 : el_streq(cfg->pooling, "idf")  ? 3
+                                                  : 0;
     int64_t shape[2] = {cfg->buckets, cfg->dim};
     ts_tensor emb = ts_zeros(shape, 2, TS_F32);
     if (!emb) {
@@ -126,5 +162,15 @@ el_backbone *el_bow_build(const el_backbone_spec *cfg, el_params *ps) {
     el_param *p = el_params_find(ps, "backbone.emb");
     p->sparse_grad = true;
     p->save_sparse = true;
+    if (s->pooling == 3) {
+        int64_t ishape[1] = {cfg->buckets};
+        s->idf = el_params_add(ps, "backbone.idf", ts_zeros(ishape, 1, TS_F32), EL_GROUP_BACKBONE,
+                               false, false);
+        if (!s->idf) {
+            el_err("backbone bow: cannot allocate the idf table: %s", ts_last_error());
+            bow_free(bb);
+            return NULL;
+        }
+    }
     return bb;
 }

@@ -106,8 +106,9 @@ static const schema_key SCHEMA[] = {
      .help = "[min, max] character n-grams of each word with boundary marks ([0, 0] = none)"},
     {"backbone.buckets", K_INT, "1048576", RANGE('[', 1, 1073741824, ']'), .when = "backbone.type=bow",
      .help = "hash buckets (rows of the embedding table)"},
-    {"backbone.pooling", K_ENUM, "mean", "mean|sum|sqrt", .when = "backbone.type=bow",
-     .help = "how the bag is reduced: mean, sum, or sum / sqrt(count)"},
+    {"backbone.pooling", K_ENUM, "mean", "mean|sum|sqrt|idf", .when = "backbone.type=bow",
+     .help = "how the bag is reduced: mean, sum, sum / sqrt(count), or the mean weighted by each "
+             "n-gram's inverse document frequency in train (unseen n-grams weigh 0)"},
     {"backbone.lowercase", K_BOOL, "true", .when = "backbone.type=bow", .help = "lowercase before hashing"},
     {"backbone.lr_scale", K_FLOAT, "1.0", RANGE('(', 0, 1e6, ']'), .when = "backbone.type=bow|hf",
      .help = "backbone learning rate = train.lr * lr_scale"},

@@ -53,8 +53,13 @@ typedef struct {
 } el_encoding;
 void el_encoding_free(el_encoding *e);
 
-/* Loads PATH: a tokenizer.json file, or a directory that holds one. NULL + el_err on failure. */
+/* Loads PATH: a tokenizer.json file, or a directory that holds one (or, failing that, a BERT
+ * vocab.txt + tokenizer_config.json, converted as transformers' BertTokenizerFast does).
+ * NULL + el_err on failure. */
 el_tokenizer *el_tokenizer_load(const char *path);
+/* A BERT WordPiece tokenizer from vocab.txt and (optional, may be NULL) tokenizer_config.json:
+ * do_lower_case, strip_accents, tokenize_chinese_chars, the special tokens, model_max_length. */
+el_tokenizer *el_tokenizer_load_bert_vocab(const char *vocab_path, const char *config_path);
 /* Parses a tokenizer.json held in memory (need not be NUL-terminated). NAME is used in error
  * messages ("NAME: model.vocab: ..."); NULL means "tokenizer.json". */
 el_tokenizer *el_tokenizer_from_json(const char *buf, size_t len, const char *name);

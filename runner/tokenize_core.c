@@ -245,7 +245,12 @@ static void split_added(const el_tokenizer *tok, bool normalized, const char *s,
     bool any = false;
     for (int32_t k = 0; k < tok->n_added; k++)
         if (tok->added[k].normalized == normalized) any = true;
+    const bool *fb = tok->added_first[normalized ? 1 : 0];
     while (any && i < n) {
+        if (!fb[(unsigned char)s[i]]) {
+            i++;
+            continue;
+        }
         int32_t best = -1;
         int32_t best_len = 0;
         for (int32_t k = 0; k < tok->n_added; k++) {
@@ -422,7 +427,7 @@ int el_tokenize_ex(const el_tokenizer *tok, const char *text, size_t len, el_enc
             out->type_ids[o++] = tok->pre_sp[i].type_id;
         }
     }
-    int32_t tid = tok->has_post && add_special_tokens ? tok->seq_type_id : 0;
+    int32_t tid = tok->has_post ? tok->seq_type_id : 0; /* HF sets A's type id even without specials */
     for (int32_t i = 0; i < keep; i++) {
         out->ids[o] = sc.ids.v[i];
         out->type_ids[o++] = tid;

@@ -18,6 +18,7 @@ int tk_utf8_len(int32_t cp);
 /* ---- Unicode predicates as HF tokenizers 0.19 sees them (tokenize_unitab.c) ------------- */
 bool tk_uni_is_other(int32_t cp);     /* Cc|Cf|Co of unicode_categories (BertNormalizer) */
 bool tk_uni_is_mn(int32_t cp);        /* Mn of unicode_categories (accent stripping) */
+bool tk_uni_is_mark(int32_t cp);      /* M* of HF's normalization tables (StripAccents) */
 bool tk_uni_is_punct(int32_t cp);     /* P* of unicode_categories, or ASCII punctuation */
 bool tk_uni_is_chinese(int32_t cp);   /* BertNormalizer's CJK ranges */
 bool tk_uni_is_ws(int32_t cp);        /* Rust char::is_whitespace == regex \s */
@@ -135,6 +136,7 @@ typedef struct {
     char *prefix;       /* continuing_subword_prefix (wordpiece, bpe) */
     int32_t prefix_len;
     int32_t max_chars;
+    int32_t max_key_bytes; /* longest vocab key (bounds the WordPiece search) */
     /* bpe */
     char *suffix;       /* end_of_word_suffix */
     int32_t suffix_len;
@@ -186,6 +188,7 @@ struct el_tokenizer {
     tk_added *added;
     int32_t n_added;
     tk_map added_map;   /* content -> index into added */
+    bool added_first[2][256]; /* [normalized][byte]: some added token starts with this byte */
     /* post-processor for a single sequence: prefix specials, A, suffix specials */
     bool has_post;
     tk_special *pre_sp, *post_sp;

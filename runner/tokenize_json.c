@@ -4,12 +4,15 @@
 #include "tokenize_impl.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define MAX_DEPTH 32
+/* Ids are dense array indices: 2^24 is far above any real vocabulary (the largest are ~256k). */
+#define TK_MAX_ID (1 << 24)
 
 typedef struct {
     const char *name; /* file name for messages */
@@ -242,7 +245,11 @@ static int parse_norm(const jctx *c, const json_t *o, const char *path, tk_norm 
         }
         if (!json_is_string(v)) return jerr(c, p, "expected a base64 string, found %s", jtype(v));
         if (tk_precompiled_init(nm, json_string_value(v), json_string_length(v)) != 0)
-            return el_err_prefix("%s: %s", c->name, p);
+        {
+            char why[512];
+            snprintf(why, sizeof why, "%s", el_last_error() + strlen("precompiled_charsmap: "));
+            return el_err("%s: %s: %s", c->name, p, why);
+        }
     } else if (!strcmp(t, "Sequence")) {
         nm->type = TK_N_SEQ;
         json_t *a = json_object_get(o, "normalizers");
@@ -338,8 +345,12 @@ static int vocab_object(const jctx *c, const json_t *o, const char *path, tk_map
         const char *k = json_object_iter_key(it);
         size_t kl = json_object_iter_key_len(it);
         json_t *id = json_object_iter_value(it);
-        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= (1 << 30))
-            return jerr(c, p, "token '%.60s': id must be an integer in [0, 2^30), found %s", k, jtype(id));
+        if (!json_is_integer(id) || json_integer_value(id) < 0 || json_integer_value(id) >= TK_MAX_ID)
+        {
+            if (json_is_integer(id))
+                return jerr(c, p, "token '%.60s': id %lld is out of range [0, 2^24)", k, (long long)json_integer_value(id));
+            return jerr(c, p, "token '%.60s': id must be an integer, found %s", k, jtype(id));
+        }
         tk_map_put(m, k, kl, (int32_t)json_integer_value(id));
         it = json_object_iter_next((json_t *)v, it);
     }
@@ -529,18 +540,18 @@ static bool r_find_key(rawp *r, const char *key) {
     return true;
 }
 
-static const double *pow10_table(void) {
-    static double t[309];
-    static bool init;
-    if (!init) {
-        char lit[16];
-        for (int k = 0; k <= 308; k++) {
-            snprintf(lit, sizeof lit, "1e%d", k);
-            t[k] = strtod(lit, NULL); /* correctly rounded, like Rust's literals */
-        }
-        init = true;
+static double g_pow10[309];
+static void pow10_init(void) {
+    char lit[16];
+    for (int k = 0; k <= 308; k++) {
+        snprintf(lit, sizeof lit, "1e%d", k);
+        g_pow10[k] = strtod(lit, NULL); /* correctly rounded, like Rust's float literals */
     }
-    return t;
+}
+static const double *pow10_table(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, pow10_init);
+    return g_pow10;
 }
 
 static bool serde_f64(const char *s, size_t n, double *out) {
@@ -654,7 +665,7 @@ static int parse_unigram(const jctx *c, const json_t *o, const char *path, tk_mo
     if (!json_is_array(v)) return jerr(c, p, "expected an array of [piece, score], found %s", jtype(v));
     size_t n = json_array_size(v);
     if (n == 0) return jerr(c, p, "empty vocabulary");
-    if (n >= (1u << 30)) return jerr(c, p, "too large");
+    if (n >= TK_MAX_ID) return jerr(c, p, "%zu pieces: too large (at most 2^24)", n);
     tk_map_init(&m->vocab, (int32_t)n);
     m->scores = xmalloc(sizeof(double) * n);
     m->n_pieces = (int32_t)n;
@@ -721,6 +732,8 @@ static int parse_model(const jctx *c, const json_t *o, tk_model *m) {
         int64_t mc;
         if (get_int(c, o, "model", "max_input_chars_per_word", 100, 0, INT32_MAX, &mc)) return EL_ERR;
         m->max_chars = (int32_t)mc;
+        for (int32_t e = 0; e < m->vocab.n; e++)
+            if (m->vocab.key_len[e] > m->max_key_bytes) m->max_key_bytes = m->vocab.key_len[e];
     } else if (!strcmp(t, "BPE")) {
         m->kind = EL_TOK_BPE;
         if (parse_bpe(c, o, "model", m)) return EL_ERR;
@@ -762,7 +775,7 @@ static int pair_token(const jctx *c, const json_t *o, const char *path, const ch
         !json_is_integer(json_array_get(v, 1)))
         return jerr(c, p, "expected [token, id]");
     json_int_t x = json_integer_value(json_array_get(v, 1));
-    if (x < 0 || x >= (1 << 30)) return jerr(c, p, "id %lld out of range", (long long)x);
+    if (x < 0 || x >= TK_MAX_ID) return jerr(c, p, "id %lld out of range", (long long)x);
     *id = (int32_t)x;
     return EL_OK;
 }
@@ -817,8 +830,8 @@ static int parse_post(const jctx *c, const json_t *o, const char *path, el_token
                 }
                 for (size_t k = 0; k < json_array_size(ids); k++) {
                     json_t *x = json_array_get(ids, k);
-                    if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) >= (1 << 30))
-                        return jerr(c, q, "special token '%s': ids must be integers in [0, 2^30)", json_string_value(sid));
+                    if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) >= TK_MAX_ID)
+                        return jerr(c, q, "special token '%s': ids must be integers in [0, 2^24)", json_string_value(sid));
                     int32_t id = (int32_t)json_integer_value(x);
                     if (seen_a) add_sp(&tok->post_sp, &tok->n_post, id, type_id);
                     else add_sp(&tok->pre_sp, &tok->n_pre, id, type_id);
@@ -863,7 +876,7 @@ static int parse_added(const jctx *c, const json_t *a, el_tokenizer *tok) {
         const char *s;
         size_t l;
         int64_t id;
-        if (get_str(c, e, p, "content", &s, &l, true) || get_int(c, e, p, "id", -1, 0, (1 << 30) - 1, &id)) return EL_ERR;
+        if (get_str(c, e, p, "content", &s, &l, true) || get_int(c, e, p, "id", -1, 0, TK_MAX_ID - 1, &id)) return EL_ERR;
         if (id < 0) return jerr(c, p, "id: missing");
         tk_added *t = &tok->added[tok->n_added];
         memset(t, 0, sizeof *t);
@@ -977,6 +990,11 @@ el_tokenizer *el_tokenizer_from_json(const char *buf, size_t len, const char *na
             a->norm_len = a->len;
         }
     }
+    for (int32_t i = 0; i < tok->n_added; i++) {
+        tk_added *a = &tok->added[i];
+        if (a->normalized && a->norm_len > 0) tok->added_first[1][(unsigned char)a->norm_content[0]] = true;
+        if (!a->normalized && a->len > 0) tok->added_first[0][(unsigned char)a->content[0]] = true;
+    }
     v = json_object_get(root, "truncation");
     if (json_is_object(v)) {
         int64_t ml;
@@ -986,7 +1004,7 @@ el_tokenizer *el_tokenizer_from_json(const char *buf, size_t len, const char *na
     v = json_object_get(root, "padding");
     if (json_is_object(v)) {
         int64_t pid;
-        if (get_int(&c, v, "padding", "pad_id", -1, 0, (1 << 30) - 1, &pid)) goto fail;
+        if (get_int(&c, v, "padding", "pad_id", -1, 0, TK_MAX_ID - 1, &pid)) goto fail;
         tok->pad_id = (int32_t)pid;
     }
     /* vocab size and id -> token */
@@ -1033,6 +1051,98 @@ fail:
     return NULL;
 }
 
+/* A special token of tokenizer_config.json: a string or {"content": ...}; def when absent. */
+static const char *cfg_token(const json_t *cfg, const char *key, const char *def) {
+    json_t *v = json_object_get(cfg, key);
+    if (json_is_string(v)) return json_string_value(v);
+    if (json_is_object(v) && json_is_string(json_object_get(v, "content"))) return json_string_value(json_object_get(v, "content"));
+    return def;
+}
+
+el_tokenizer *el_tokenizer_load_bert_vocab(const char *vocab_path, const char *config_path) {
+    char *data = NULL, *cdata = NULL;
+    size_t n = 0, cn = 0;
+    if (el_read_file(vocab_path, &data, &n) != 0) return NULL;
+    json_t *cfg = NULL;
+    if (config_path && el_file_exists(config_path)) {
+        if (el_read_file(config_path, &cdata, &cn) != 0) {
+            free(data);
+            return NULL;
+        }
+        json_error_t je;
+        cfg = json_loadb(cdata, cn, 0, &je);
+        free(cdata);
+        if (!json_is_object(cfg)) {
+            el_err("%s:%d:%d: invalid JSON: %s", config_path, je.line, je.column, cfg ? "expected an object" : je.text);
+            json_decref(cfg);
+            free(data);
+            return NULL;
+        }
+    }
+    if (el_utf8_invalid_at(data, n) >= 0) {
+        el_err("%s: not valid UTF-8 (byte %lld)", vocab_path, (long long)el_utf8_invalid_at(data, n));
+        json_decref(cfg);
+        free(data);
+        return NULL;
+    }
+    /* like transformers' load_vocab: one token per line (universal newlines), id = line index */
+    json_t *vocab = json_object();
+    int32_t id = 0;
+    size_t i = 0;
+    while (i < n) {
+        size_t e = i;
+        while (e < n && data[e] != '\n' && data[e] != '\r') e++;
+        json_object_setn_new_nocheck(vocab, data + i, e - i, json_integer(id));
+        id++;
+        if (e < n && data[e] == '\r' && e + 1 < n && data[e + 1] == '\n') e++;
+        i = e + 1;
+    }
+    free(data);
+    bool lower = true, chinese = true;
+    json_t *v = json_object_get(cfg, "do_lower_case");
+    if (json_is_boolean(v)) lower = json_is_true(v);
+    v = json_object_get(cfg, "tokenize_chinese_chars");
+    if (json_is_boolean(v)) chinese = json_is_true(v);
+    json_t *strip = json_object_get(cfg, "strip_accents");
+    const char *unk = cfg_token(cfg, "unk_token", "[UNK]"), *cls = cfg_token(cfg, "cls_token", "[CLS]"),
+               *sep = cfg_token(cfg, "sep_token", "[SEP]"), *pad = cfg_token(cfg, "pad_token", "[PAD]"),
+               *mask = cfg_token(cfg, "mask_token", "[MASK]");
+    json_t *doc = json_object();
+    json_t *added = json_array();
+    const char *specials[] = {unk, sep, pad, cls, mask};
+    for (int k = 0; k < 5; k++) {
+        json_t *tid = json_object_get(vocab, specials[k]);
+        if (!json_is_integer(tid)) continue;
+        json_array_append_new(added, json_pack("{s:I,s:s,s:b,s:b,s:b,s:b,s:b}", "id", json_integer_value(tid), "content",
+                                               specials[k], "single_word", 0, "lstrip", 0, "rstrip", 0, "normalized", 0, "special", 1));
+    }
+    json_object_set_new(doc, "added_tokens", added);
+    json_object_set_new(doc, "normalizer",
+                        json_pack("{s:s,s:b,s:b,s:O,s:b}", "type", "BertNormalizer", "clean_text", 1, "handle_chinese_chars", chinese,
+                                  "strip_accents", json_is_boolean(strip) ? strip : json_null(), "lowercase", lower));
+    json_object_set_new(doc, "pre_tokenizer", json_pack("{s:s}", "type", "BertPreTokenizer"));
+    json_t *cid = json_object_get(vocab, cls), *sid = json_object_get(vocab, sep);
+    if (json_is_integer(cid) && json_is_integer(sid))
+        json_object_set_new(doc, "post_processor",
+                            json_pack("{s:s,s:[s,I],s:[s,I]}", "type", "BertProcessing", "sep", sep, json_integer_value(sid), "cls",
+                                      cls, json_integer_value(cid)));
+    json_object_set_new(doc, "model", json_pack("{s:s,s:s,s:s,s:i,s:o}", "type", "WordPiece", "unk_token", unk,
+                                                "continuing_subword_prefix", "##", "max_input_chars_per_word", 100, "vocab", vocab));
+    v = json_object_get(cfg, "model_max_length");
+    if (json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) < INT32_MAX)
+        json_object_set_new(doc, "truncation", json_pack("{s:I}", "max_length", json_integer_value(v)));
+    json_decref(cfg);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    if (!text) {
+        el_err("%s: cannot build the tokenizer", vocab_path);
+        return NULL;
+    }
+    el_tokenizer *tok = el_tokenizer_from_json(text, strlen(text), vocab_path);
+    free(text);
+    return tok;
+}
+
 el_tokenizer *el_tokenizer_load(const char *path) {
     if (!path) {
         el_err("el_tokenizer_load: NULL path");
@@ -1040,13 +1150,29 @@ el_tokenizer *el_tokenizer_load(const char *path) {
     }
     struct stat st;
     char *file = NULL;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) file = el_path_join(path, "tokenizer.json");
-    else file = xstrdup(path);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        file = el_path_join(path, "tokenizer.json");
+        if (!el_file_exists(file)) {
+            char *vt = el_path_join(path, "vocab.txt");
+            if (el_file_exists(vt)) { /* a BERT checkpoint without the fast-tokenizer file */
+                char *cfg = el_path_join(path, "tokenizer_config.json");
+                el_tokenizer *tok = el_tokenizer_load_bert_vocab(vt, cfg);
+                free(cfg);
+                free(vt);
+                free(file);
+                return tok;
+            }
+            free(vt);
+        }
+    } else {
+        file = xstrdup(path);
+    }
     char *data = NULL;
     size_t n = 0;
     if (el_read_file(file, &data, &n) != 0) {
         if (file && strcmp(file, path) != 0)
-            el_err_prefix("%s has no readable tokenizer.json (emolab reads the fast-tokenizer file)", path);
+            el_err_prefix("%s has neither tokenizer.json nor vocab.txt (emolab reads the fast-tokenizer file, or a "
+                          "BERT vocab.txt)", path);
         free(file);
         return NULL;
     }

@@ -357,9 +357,7 @@ int tk_norm_apply(const tk_norm *nm, const char *s, size_t n, el_buf *out) {
         while (i < n) {
             int32_t c;
             int l = tk_utf8_dec(s + i, n - i, &c);
-            int k = utf8proc_category(c);
-            if (k != UTF8PROC_CATEGORY_MN && k != UTF8PROC_CATEGORY_MC && k != UTF8PROC_CATEGORY_ME)
-                el_buf_append(out, s + i, (size_t)l);
+            if (!tk_uni_is_mark(c)) el_buf_append(out, s + i, (size_t)l);
             i += (size_t)l;
         }
         return EL_OK;

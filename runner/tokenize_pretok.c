@@ -9,18 +9,9 @@
  * others to 256, 257, ... in byte order. */
 int32_t tk_byte_char(uint8_t b) {
     if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174) return b;
-    int32_t k = 0;
-    for (int32_t x = 0; x < b; x++)
-        if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || x >= 174)) k++;
-    return 256 + k;
-}
-
-static int32_t g_byte_char[256];
-static bool g_byte_init;
-static void byte_init(void) {
-    if (g_byte_init) return;
-    for (int i = 0; i < 256; i++) g_byte_char[i] = tk_byte_char((uint8_t)i);
-    g_byte_init = true; /* idempotent and race-benign: every thread writes the same values */
+    if (b <= 32) return 256 + b;       /* 0..32    -> 256..288 */
+    if (b <= 160) return b + 162;      /* 127..160 -> 289..322 */
+    return 323;                        /* 173 */
 }
 
 /* ---- BertPreTokenizer / WhitespaceSplit -------------------------------------------------- */
@@ -103,11 +94,10 @@ static size_t gpt2_match(const char *s, size_t n, size_t i) {
 }
 
 static void bytes_to_chars(const char *s, size_t n, el_buf *out) {
-    for (size_t i = 0; i < n; i++) tk_utf8_put(out, g_byte_char[(unsigned char)s[i]]);
+    for (size_t i = 0; i < n; i++) tk_utf8_put(out, tk_byte_char((uint8_t)s[i]));
 }
 
 static void split_bytelevel(const tk_pretok *pt, const char *s, size_t n, bool first, tk_pieces *out) {
-    byte_init();
     el_buf tmp = {0};
     el_buf src = {0};
     if (pt->add_prefix_space && n > 0 && s[0] != ' ') {

@@ -15,7 +15,12 @@ int tk_wordpiece(const tk_model *m, const char *s, size_t n, tk_ids *ids) {
     int32_t mark = ids->n;
     size_t start = 0;
     while (start < n) {
+        /* no key is longer than max_key_bytes: start the search there (same result, no O(n^2)) */
         size_t end = n;
+        if (m->max_key_bytes > 0 && n - start > (size_t)m->max_key_bytes) {
+            end = start + (size_t)m->max_key_bytes;
+            while (end > start && ((unsigned char)s[end] & 0xC0) == 0x80) end--;
+        }
         int32_t found = -1;
         while (start < end) {
             found = start > 0 ? tk_map_get2(&m->vocab, m->prefix, (size_t)m->prefix_len, s + start, end - start)

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define EVAL_BATCH 512
@@ -293,6 +294,60 @@ int el_checkpoint_load(const char *path, el_model *m) {
     return rc;
 }
 
+/* ---- memory ------------------------------------------------------------------------------ */
+static int64_t head_params(const el_head_spec *h, int64_t in, int64_t k) {
+    int64_t n = 0;
+    for (int32_t i = 0; i < h->n_layers; i++) {
+        n += (in + 1) * h->layers[i] + 2 * h->layers[i];
+        in = h->layers[i];
+    }
+    n += (in + 1) * k;
+    return n * h->heads + (h->heads > 1 ? (k * h->heads + 1) * k : 0);
+}
+
+int64_t el_train_estimate_bytes(const el_spec *spec, int64_t n_texts) {
+    const el_backbone_spec *b = &spec->backbone;
+    int64_t params = 0, per_text = 0;
+    if (el_streq(b->type, "bow")) {
+        params = b->buckets * (int64_t)b->dim;
+        int64_t chars = b->char_ngram_min > 0 ? 60 * (b->char_ngram_max - b->char_ngram_min + 1) : 0;
+        per_text = (int64_t)sizeof(int64_t) * (chars + 12 * b->word_ngrams + 1);
+    }
+    params += head_params(&spec->head, b->dim > 0 ? b->dim : 768, 64);
+    /* weights, two AdamW moments, the best epoch's copy; features; libtorch itself */
+    return params * 4 * 4 + n_texts * per_text + ((int64_t)400 << 20);
+}
+
+static int64_t mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return -1;
+    char line[256];
+    long long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1) break;
+    fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
+int el_train_check_memory(const el_spec *spec, int64_t n_texts) {
+    int64_t need = el_train_estimate_bytes(spec, n_texts);
+    struct rlimit rl;
+    double gib = 1024.0 * 1024.0 * 1024.0;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        (int64_t)rl.rlim_cur < need)
+        return el_err("this model needs about %.1f GiB (weights, optimizer state, best-epoch copy, "
+                      "features) but the address-space limit (ulimit -v) is %.1f GiB: lower "
+                      "backbone.buckets or backbone.dim, or raise the limit",
+                      (double)need / gib, (double)rl.rlim_cur / gib);
+    int64_t avail = mem_available();
+    if (avail > 0 && need > avail)
+        return el_err("this model needs about %.1f GiB (weights, optimizer state, best-epoch copy, "
+                      "features) but only %.1f GiB of memory is available: lower backbone.buckets "
+                      "or backbone.dim",
+                      (double)need / gib, (double)avail / gib);
+    return EL_OK;
+}
+
 /* ---- the training run -------------------------------------------------------------------- */
 typedef struct {
     el_model model;
@@ -445,7 +500,8 @@ int el_train_run(const el_train_ctx *ctx, el_train_result *res) {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     ts_set_num_threads(t->threads > 0 ? t->threads : (int32_t)(ncpu > 0 ? ncpu : 1));
     ts_manual_seed((uint64_t)t->seed);
-    if (el_model_build(&s.model, spec, k) != 0) {
+    if (el_train_check_memory(spec, tr->n + va->n + te->n) != 0 ||
+        el_model_build(&s.model, spec, k) != 0) {
         fail(res, "failed");
         run_state_free(&s);
         return EL_ERR;

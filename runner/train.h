@@ -52,6 +52,12 @@ typedef struct {
  * res->status) and -1 when it failed (res->status = "failed", res->error says why). */
 int el_train_run(const el_train_ctx *ctx, el_train_result *res);
 
+/* Memory a run of this spec needs (upper estimate, bytes), and a check of it against the
+ * address-space limit and the available memory: a run that cannot fit is refused before any
+ * allocation, with the estimate, instead of failing half-way. */
+int64_t el_train_estimate_bytes(const el_spec *spec, int64_t n_texts);
+int el_train_check_memory(const el_spec *spec, int64_t n_texts);
+
 /* Probabilities [n, n_labels] for every row of prepared inputs, in eval mode, batched. */
 int el_predict_probs(el_model *m, const void *inputs, int64_t n, float *probs);
 

@@ -9,6 +9,9 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 static_assert(sizeof(void *) == 8, "the handle encoding assumes 64-bit pointers");
 
@@ -91,6 +94,24 @@ std::vector<int64_t> dims(const int64_t *shape, int32_t ndim, const char *what) 
             fail(std::string(what) + "[" + std::to_string(i) + "] = " + std::to_string(v[i]) +
                  " is negative");
     return v;
+}
+
+at::Tensor empty_big(at::IntArrayRef sizes, at::TensorOptions opts) {
+    at::Tensor t = at::empty(sizes, opts);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    const uintptr_t huge = uintptr_t(2) << 20;
+    size_t bytes = size_t(t.numel()) * t.element_size();
+    if (t.is_cpu() && bytes >= (size_t(8) << 20)) {
+        uintptr_t b = reinterpret_cast<uintptr_t>(t.data_ptr());
+        uintptr_t lo = (b + huge - 1) & ~(huge - 1), hi = (b + bytes) & ~(huge - 1);
+        if (hi > lo) (void)madvise(reinterpret_cast<void *>(lo), hi - lo, MADV_HUGEPAGE); // a hint
+    }
+#endif
+    return t;
+}
+
+at::Tensor zeros_like_big(const at::Tensor &t) {
+    return empty_big(t.sizes(), t.options()).zero_();
 }
 
 // ---- handle table ---------------------------------------------------------------------------
@@ -315,8 +336,11 @@ int ts_cuda_is_available(void) {
 }
 
 int64_t ts_live_handles(void) {
-    std::lock_guard<std::mutex> lk(tsi::g_mu);
-    return tsi::g_live;
+    TS_CALL("ts_live_handles") {
+        std::lock_guard<std::mutex> lk(tsi::g_mu);
+        return tsi::g_live;
+    }
+    TS_FAIL_INT
 }
 
 // ---- scopes ---------------------------------------------------------------------------------
@@ -373,21 +397,20 @@ int ts_scope_end(void) {
 
 void ts_free(ts_tensor t) {
     if (!t) return;
-    at::Tensor dead;
-    bool ok = false;
-    {
-        std::lock_guard<std::mutex> lk(tsi::g_mu);
-        int64_t slot = tsi::decode_locked(uint64_t(reinterpret_cast<uintptr_t>(t)));
-        if (slot >= 0) {
-            tsi::release_locked(uint32_t(slot), &dead);
-            ok = true;
+    try {
+        at::Tensor dead;
+        bool ok = false;
+        {
+            std::lock_guard<std::mutex> lk(tsi::g_mu);
+            int64_t slot = tsi::decode_locked(uint64_t(reinterpret_cast<uintptr_t>(t)));
+            if (slot >= 0) {
+                tsi::release_locked(uint32_t(slot), &dead);
+                ok = true;
+            }
         }
-    }
-    if (!ok) {
-        try {
-            tsi::set_error("ts_free: t is a freed or invalid tensor handle (ignored)");
-        } catch (...) {
-        }
+        if (!ok) tsi::set_error("ts_free: t is a freed or invalid tensor handle (ignored)");
+    } catch (...) {
+        // nothing sensible to report from a void call; the handle state is unchanged
     }
 }
 
@@ -397,7 +420,7 @@ static at::TensorOptions opts(int dtype) { return at::TensorOptions().dtype(tsi:
 ts_tensor ts_from_data(const void *data, ts_dtype dtype, const int64_t *shape, int32_t ndim) {
     TS_CALL("ts_from_data") {
         auto d = tsi::dims(shape, ndim);
-        at::Tensor t = at::empty(d, opts(dtype));
+        at::Tensor t = tsi::empty_big(d, opts(dtype));
         size_t bytes = size_t(t.numel()) * t.element_size();
         if (bytes) {
             if (!data) tsi::fail("data is NULL");
@@ -418,12 +441,12 @@ ts_tensor ts_from_blob(void *data, ts_dtype dtype, const int64_t *shape, int32_t
 }
 
 ts_tensor ts_zeros(const int64_t *shape, int32_t ndim, ts_dtype dtype) {
-    TS_CALL("ts_zeros") { return wrap(at::zeros(tsi::dims(shape, ndim), opts(dtype))); }
+    TS_CALL("ts_zeros") { return wrap(tsi::empty_big(tsi::dims(shape, ndim), opts(dtype)).zero_()); }
     TS_FAIL_PTR
 }
 
 ts_tensor ts_full(const int64_t *shape, int32_t ndim, ts_dtype dtype, double value) {
-    TS_CALL("ts_full") { return wrap(at::full(tsi::dims(shape, ndim), value, opts(dtype))); }
+    TS_CALL("ts_full") { return wrap(tsi::empty_big(tsi::dims(shape, ndim), opts(dtype)).fill_(value)); }
     TS_FAIL_PTR
 }
 
@@ -433,12 +456,12 @@ ts_tensor ts_arange(int64_t start, int64_t end, ts_dtype dtype) {
 }
 
 ts_tensor ts_randn(const int64_t *shape, int32_t ndim) {
-    TS_CALL("ts_randn") { return wrap(at::randn(tsi::dims(shape, ndim), at::kFloat)); }
+    TS_CALL("ts_randn") { return wrap(tsi::empty_big(tsi::dims(shape, ndim), at::kFloat).normal_(0, 1)); }
     TS_FAIL_PTR
 }
 
 ts_tensor ts_rand(const int64_t *shape, int32_t ndim) {
-    TS_CALL("ts_rand") { return wrap(at::rand(tsi::dims(shape, ndim), at::kFloat)); }
+    TS_CALL("ts_rand") { return wrap(tsi::empty_big(tsi::dims(shape, ndim), at::kFloat).uniform_(0, 1)); }
     TS_FAIL_PTR
 }
 

@@ -13,6 +13,9 @@
  *    enclosing scope (or become free-standing when there is none). ts_free() on a scoped handle
  *    is allowed and removes it from its scope.
  *  - Ops are tensor-level; architectures live in C.
+ *  - Threads: handles may be used from any thread (the table is locked; a lookup is O(1)).
+ *    Scopes and the no-grad state are per thread. One optimizer must not be stepped and freed
+ *    from two threads at once.
  *
  * Status codes: 0 = ok, TS_ERR (-1) = failure (see ts_last_error()).
  */
@@ -217,14 +220,18 @@ ts_optim_params ts_optim_default_params(void); /* beta1 .9, beta2 .999, eps 1e-8
 
 /* AdamW (decoupled weight decay, bias-corrected, as torch.optim.AdamW). A parameter whose
  * gradient is sparse (from ts_embedding_bag(..., sparse=1)) gets a lazy update: only the rows
- * present in the gradient have their moments, weight decay and values updated. */
+ * present in the gradient have their moments, weight decay and values updated, with the AdamW
+ * formula and the parameter's step count for bias correction (as torch.optim.SparseAdam, plus
+ * decoupled decay): a row touched at every step is updated exactly as by dense AdamW. The cost
+ * is O(touched rows x D). Parameters without a gradient are skipped (their step count too).
+ * SGD (torch.optim.SGD, dampening 0) treats sparse gradients the same lazy way. */
 ts_optim ts_adamw_new(const ts_param_group *groups, int32_t n_groups, ts_optim_params p);
 ts_optim ts_sgd_new(const ts_param_group *groups, int32_t n_groups, ts_optim_params p);
 int ts_optim_set_lr(ts_optim o, int32_t group, double lr);
 int ts_optim_get_lr(ts_optim o, int32_t group, double *lr);
 int ts_optim_step(ts_optim o);
 int ts_optim_zero_grad(ts_optim o); /* grads of all its params set to none */
-void ts_optim_free(ts_optim o);
+void ts_optim_free(ts_optim o);     /* NULL and freed handles are ignored (no crash) */
 /* Scales all gradients so that their global L2 norm is at most max_norm (sparse grads
  * included); the norm before clipping goes to *total_norm (may be NULL). */
 int ts_clip_grad_norm(const ts_tensor *params, int32_t n, double max_norm, double *total_norm);

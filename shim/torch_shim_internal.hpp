@@ -15,7 +15,16 @@
 
 #include "torch_shim.h"
 
+// GCC 12 with -fsanitize=address reports -Wmaybe-uninitialized false positives inside c10's
+// intrusive_ptr (optional<Generator> default arguments); they are libtorch's headers, not ours.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <ATen/ATen.h>
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #include <cstdint>
 #include <exception>
@@ -52,6 +61,11 @@ int lookup(ts_tensor h, at::Tensor *out);
 // Registers t (must be defined) in the table and the innermost scope of this thread.
 ts_tensor wrap(at::Tensor t);
 std::vector<int64_t> dims(const int64_t *shape, int32_t ndim, const char *what = "shape");
+// at::empty that asks the kernel for transparent huge pages when the tensor is big (>= 8 MiB,
+// Linux): a 2^20 x 128 embedding table and its Adam moments are touched at random rows, and
+// with 4 KiB pages nearly every row access is a TLB miss. Memory is not touched here.
+at::Tensor empty_big(at::IntArrayRef sizes, at::TensorOptions opts);
+at::Tensor zeros_like_big(const at::Tensor &t);
 
 // ---- per-call context ----
 struct Call {

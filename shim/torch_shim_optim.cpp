@@ -151,16 +151,18 @@ __attribute__((target("avx2"))) void adamw_span_avx2(double *__restrict p, const
     }
     adamw_span_scalar(p + i, g + i, m + i, v + i, n - i, k);
 }
-const bool g_has_avx2 = __builtin_cpu_supports("avx2");
+bool has_avx2() {
+    static const bool v = (__builtin_cpu_init(), __builtin_cpu_supports("avx2") != 0);
+    return v;
+}
 #else
 #define TS_HAVE_AVX2_KERNELS 0
-const bool g_has_avx2 = false;
 #endif
 
 template <typename T>
 inline void adamw_span(T *p, const T *g, T *m, T *v, int64_t n, const AdamK<T> &k) {
 #if TS_HAVE_AVX2_KERNELS
-    if (g_has_avx2) return adamw_span_avx2(p, g, m, v, n, k);
+    if (has_avx2()) return adamw_span_avx2(p, g, m, v, n, k);
 #endif
     adamw_span_scalar(p, g, m, v, n, k);
 }
@@ -226,8 +228,8 @@ void adamw_param(PState &s, const ts_optim_params &hp, double lr, double wd) {
     at::Tensor g = s.p.grad();
     if (!g.defined()) return;
     if (!s.m.defined()) {
-        s.m = at::zeros_like(s.p, at::MemoryFormat::Contiguous);
-        s.v = at::zeros_like(s.p, at::MemoryFormat::Contiguous);
+        s.m = tsi::zeros_like_big(s.p);
+        s.v = tsi::zeros_like_big(s.p);
     }
     s.step++;
     const int64_t t = s.step;
@@ -304,7 +306,7 @@ void sgd_param(PState &s, const ts_optim_params &hp, double lr, double wd) {
     at::Tensor pr = s.p.index_select(0, idx);
     at::Tensor d = wd != 0.0 ? vals.add(pr, wd) : vals;
     if (mom != 0.0) {
-        if (!s.buf.defined()) s.buf = at::zeros_like(s.p, at::MemoryFormat::Contiguous);
+        if (!s.buf.defined()) s.buf = tsi::zeros_like_big(s.p);
         at::Tensor br = s.buf.index_select(0, idx).mul_(mom).add_(d);
         s.buf.index_copy_(0, idx, br);
         d = hp.nesterov ? d.add(br, mom) : br;
@@ -437,33 +439,35 @@ int ts_optim_zero_grad(ts_optim o) {
 
 void ts_optim_free(ts_optim o) {
     if (!o) return;
-    std::unique_ptr<Optim> dead;
-    {
-        std::lock_guard<std::mutex> lk(g_omu);
-        uint64_t v = uint64_t(reinterpret_cast<uintptr_t>(o));
-        uint64_t lo = v & 0xffffffffu;
-        if ((lo & kOptimBit) && (lo & ~kOptimBit) >= 1) {
-            uint64_t slot = (lo & ~kOptimBit) - 1;
-            if (slot < g_oslots.size() && g_oslots[slot].o && g_oslots[slot].gen == uint32_t(v >> 32)) {
-                dead = std::move(g_oslots[slot].o);
-                g_oslots[slot].gen++;
-                if (g_oslots[slot].gen == 0) g_oslots[slot].gen = 1;
-                g_ofree.push_back(uint32_t(slot));
-                g_olive--;
+    try {
+        std::unique_ptr<Optim> dead;
+        {
+            std::lock_guard<std::mutex> lk(g_omu);
+            uint64_t v = uint64_t(reinterpret_cast<uintptr_t>(o));
+            uint64_t lo = v & 0xffffffffu;
+            if ((lo & kOptimBit) && (lo & ~kOptimBit) >= 1) {
+                uint64_t slot = (lo & ~kOptimBit) - 1;
+                if (slot < g_oslots.size() && g_oslots[slot].o &&
+                    g_oslots[slot].gen == uint32_t(v >> 32)) {
+                    g_ofree.push_back(uint32_t(slot)); // may throw: before any change
+                    dead = std::move(g_oslots[slot].o);
+                    g_oslots[slot].gen++;
+                    if (g_oslots[slot].gen == 0) g_oslots[slot].gen = 1;
+                    g_olive--;
+                }
             }
         }
-    }
-    if (!dead) {
-        try {
-            tsi::set_error("ts_optim_free: o is a freed or invalid optimizer handle (ignored)");
-        } catch (...) {
-        }
+        if (!dead) tsi::set_error("ts_optim_free: o is a freed or invalid optimizer handle (ignored)");
+    } catch (...) {
     }
 }
 
 int64_t ts_live_optims(void) {
-    std::lock_guard<std::mutex> lk(g_omu);
-    return g_olive;
+    TS_CALL("ts_live_optims") {
+        std::lock_guard<std::mutex> lk(g_omu);
+        return g_olive;
+    }
+    TS_FAIL_INT
 }
 
 // torch.nn.utils.clip_grad_norm_ (norm_type 2): total = ||(||g_1||, ..., ||g_n||)||;

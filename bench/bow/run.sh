@@ -11,6 +11,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 spec="${1:-$here/configs/bow.yaml}"
 bin="${EMOLAB_BIN:-$here/build/emolab}"
 export EMOLAB_DATA="${EMOLAB_DATA:-$here/../shared/data}"
+# emolab sets passive OpenMP waiting for itself; give the Python peers the same policy so that
+# both sides are measured alike (override with OMP_WAIT_POLICY=active for both)
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 [ -x "$bin" ] || { echo "build emolab first: scripts/setup.sh" >&2; exit 1; }
@@ -25,7 +28,9 @@ em_sps=$(awk '/training samples\/s/{print $1}' "$out/emolab.txt")
 em_wall=$(echo "$t1 - $t0" | bc)
 
 if [ "${EMOLAB_BENCH_SKIP_PEERS:-0}" != 1 ]; then
-  /usr/bin/python3 "$here/bench/peers/bow_peer.py" > "$out/bow.json" 2> "$out/bow.log"
+  # the same model and hyperparameters as configs/bow.yaml
+  /usr/bin/python3 "$here/bench/peers/bow_peer.py" --epochs 4 --dropout 0.5 --emb-lr-scale 25 \
+    > "$out/bow.json" 2> "$out/bow.log"
   /usr/bin/python3 "$here/bench/peers/tfidf_peer.py" > "$out/tfidf.json" 2> "$out/tfidf.log"
 fi
 /usr/bin/python3 - "$out" "$em_f1" "$em_sps" "$em_wall" <<'PY'

@@ -18,6 +18,9 @@ rounds="${ROUNDS:-5}"
 threads="${THREADS:-2}"
 only="${ONLY:-gemm mlp sparse}"
 py="${EMOLAB_TORCH_PYTHON:-/usr/bin/python3}"
+# The same OpenMP wait policy for both sides (emolab itself runs with PASSIVE: spinning OpenMP
+# threads collapse when other processes share the cores). OMP_WAIT_POLICY=active to compare spinning.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 "$py" -c 'import torch' 2>/dev/null || { echo "run.sh: $py has no torch (apt-get install python3-torch)" >&2; exit 2; }
 if [ ! -d "$build" ]; then cmake -S "$root" -B "$build" >/dev/null; fi
@@ -26,7 +29,7 @@ bin="$build/tests/shim/shim_bench"
 
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
-echo "bench/shim: $rounds rounds, $threads threads, libtorch $("$py" -c 'import torch; print(torch.__version__)'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench/shim: $rounds rounds, $threads threads, libtorch $("$py" -c 'import torch; print(torch.__version__)'), $(nproc) cores, OMP_WAIT_POLICY=$OMP_WAIT_POLICY, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$rounds"); do
   for b in $only; do
     if [ $((r % 2)) = 1 ]; then order="shim torch"; else order="torch shim"; fi

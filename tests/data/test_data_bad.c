@@ -280,7 +280,7 @@ static void test_paths(void) {
     free(p);
     CHECK_I(el_data_resolve_path("/root", "https://example.org/x.csv", &p), -1);
     CHECK(p == NULL);
-    CHECK_HAS(el_last_error(), "https://example.org/x.csv: downloading data from a URL is not supported yet");
+    CHECK_HAS(el_last_error(), "https://example.org/x.csv is not pinned"); /* URLs need a pin */
 
     /* an absolute train path works whatever the root */
     char *abs = el_printf("%s/iz.csv", g_root);
@@ -292,7 +292,7 @@ static void test_paths(void) {
 
     /* URL in a spec */
     s = spec1(source("http://host/train.csv", "izard"));
-    expect_fail(&s, "data.train[0].path: http://host/train.csv: downloading data from a URL is not supported yet", NULL, NULL);
+    expect_fail(&s, "data.train[0].path: http://host/train.csv is not pinned", NULL, NULL);
 }
 
 static void test_bad_input(void) {

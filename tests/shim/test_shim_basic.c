@@ -2,6 +2,7 @@
  * that name the op and the shapes, runtime settings (threads, seed, CUDA), autograd basics. */
 #include "shim_check.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 static void test_creation_and_copies(void) {
@@ -284,6 +285,113 @@ static void test_autograd(void) {
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) ts_free(all[i]);
 }
 
+static void test_optim_errors(void) {
+    ts_tensor w = MK(TS_F32, SHAPE(2), 1, 2), b = MK(TS_F32, SHAPE(2), 3, 4);
+    ts_tensor i = ts_zeros(SHAPE(2), 1, TS_I64);
+    ts_set_requires_grad(w, 1);
+    ts_tensor nl = ts_mul_scalar(w, 2); /* not a leaf */
+    ts_optim_params hp = ts_optim_default_params();
+    CHECK(hp.beta1 == 0.9 && hp.beta2 == 0.999 && hp.eps == 1e-8 && hp.momentum == 0 && !hp.nesterov);
+    CHECK(ts_adamw_new(NULL, 1, hp) == NULL);
+    CHECK_ERR("ts_adamw_new", "at least one parameter group");
+    ts_tensor dup[2] = {w, w};
+    ts_param_group g = {dup, 2, 1e-3, 0};
+    CHECK(ts_adamw_new(&g, 1, hp) == NULL);
+    CHECK_ERR("ts_adamw_new", "params[1] f32[2]", "more than once");
+    ts_param_group g2[2] = {{&w, 1, 1e-3, 0}, {&w, 1, 1e-3, 0}};
+    CHECK(ts_sgd_new(g2, 2, hp) == NULL);
+    CHECK_ERR("ts_sgd_new", "group 1 params[0]", "more than once");
+    g.params = &nl, g.n_params = 1;
+    CHECK(ts_adamw_new(&g, 1, hp) == NULL);
+    CHECK_ERR("ts_adamw_new", "non-leaf");
+    g.params = &i;
+    CHECK(ts_adamw_new(&g, 1, hp) == NULL);
+    CHECK_ERR("ts_adamw_new", "i64[2]", "not floating point");
+    ts_tensor withnull[2] = {w, NULL};
+    g.params = withnull, g.n_params = 2;
+    CHECK(ts_adamw_new(&g, 1, hp) == NULL);
+    CHECK_ERR("ts_adamw_new", "params[1] is NULL");
+    g.params = &w, g.n_params = 1, g.lr = -1;
+    CHECK(ts_adamw_new(&g, 1, hp) == NULL);
+    CHECK_ERR("lr must be >= 0");
+    g.lr = 1e-3;
+    ts_optim_params bad = hp;
+    bad.beta2 = 1.0;
+    CHECK(ts_adamw_new(&g, 1, bad) == NULL);
+    CHECK_ERR("ts_adamw_new", "betas");
+    bad = hp, bad.nesterov = 1;
+    CHECK(ts_sgd_new(&g, 1, bad) == NULL);
+    CHECK_ERR("ts_sgd_new", "nesterov");
+
+    ts_param_group ok[2] = {{&w, 1, 0.1, 0}, {&b, 1, 0.2, 0.5}};
+    ts_optim o = ts_adamw_new(ok, 2, hp);
+    REQUIRE(o);
+    CHECK(ts_live_optims() == 1);
+    double lr = 0;
+    CHECK(ts_optim_get_lr(o, 1, &lr) == TS_OK && lr == 0.2);
+    CHECK(ts_optim_set_lr(o, 1, 0.05) == TS_OK);
+    CHECK(ts_optim_get_lr(o, 1, &lr) == TS_OK && lr == 0.05);
+    CHECK(ts_optim_set_lr(o, 2, 0.05) == TS_ERR);
+    CHECK_ERR("ts_optim_set_lr", "group 2 out of range (2 groups)");
+    CHECK(ts_optim_step(o) == TS_OK); /* no grads yet: nothing happens */
+    CHECK_VALS(w, 0, 1, 2);
+    /* the optimizer holds its own references: freeing the caller's handle is fine */
+    ts_tensor wv = ts_detach(w);
+    ts_free(w);
+    ts_scope_begin();
+    ts_set_requires_grad(b, 1);
+    ts_backward(ts_sum(ts_mul(b, b)));
+    ts_scope_end();
+    CHECK(ts_optim_step(o) == TS_OK);
+    CHECK(ts_optim_zero_grad(o) == TS_OK);
+    CHECK(ts_grad(b) == NULL);
+    ts_optim_free(o);
+    CHECK(ts_live_optims() == 0);
+    CHECK(ts_optim_step(o) == TS_ERR);
+    CHECK_ERR("ts_optim_step", "o is a freed or invalid optimizer handle");
+    CHECK(ts_optim_step(NULL) == TS_ERR);
+    CHECK_ERR("ts_optim_step", "o is NULL");
+    ts_optim_free(o); /* double free: ignored */
+    ts_optim_free(NULL);
+    CHECK(ts_optim_set_lr((ts_optim)(uintptr_t)b, 0, 1) == TS_ERR);
+    CHECK(ts_clip_grad_norm(NULL, 1, 1.0, NULL) == TS_ERR);
+    double tn = -1;
+    CHECK(ts_clip_grad_norm(&b, 1, 1.0, &tn) == TS_OK && tn == 0); /* no grads */
+    ts_free(wv), ts_free(b), ts_free(i), ts_free(nl);
+}
+
+/* Handles from several threads at once; each thread's scope only collects its own handles. */
+static void *thread_body(void *arg) {
+    ts_tensor keep = (ts_tensor)arg;
+    for (int k = 0; k < 2000; k++) {
+        ts_scope_begin();
+        ts_tensor a = ts_add_scalar(keep, 1.0);
+        ts_tensor c = ts_mul(a, a);
+        if (!c || ts_numel(c) != 4) return (void *)1;
+        ts_scope_end();
+        ts_tensor loose = ts_neg(keep);
+        ts_free(loose);
+    }
+    return NULL;
+}
+
+static void test_threads(void) {
+    int64_t before = ts_live_handles();
+    ts_tensor shared = ts_full(SHAPE(4), 1, TS_F32, 1.0);
+    ts_scope_begin(); /* this thread's scope must not collect the workers' handles */
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) CHECK(pthread_create(&th[i], NULL, thread_body, shared) == 0);
+    void *rc;
+    for (int i = 0; i < 3; i++) {
+        CHECK(pthread_join(th[i], &rc) == 0);
+        CHECK(rc == NULL);
+    }
+    ts_scope_end();
+    CHECK(ts_numel(shared) == 4);
+    ts_free(shared);
+    CHECK(ts_live_handles() == before);
+}
+
 int main(void) {
     int64_t start = ts_live_handles();
     test_creation_and_copies();
@@ -292,6 +400,8 @@ int main(void) {
     test_errors();
     test_runtime();
     test_autograd();
+    test_optim_errors();
+    test_threads();
     CHECK(ts_live_handles() == start);
     return check_exit("test_shim_basic");
 }

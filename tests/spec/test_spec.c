@@ -52,16 +52,16 @@ static void check_bow_knobs(const el_spec *s) {
     CHECK(s->backbone.buckets == 1048576);
     CHECK_STR(s->backbone.pooling, "mean");
     CHECK(s->backbone.lowercase);
-    CHECK(s->backbone.lr_scale == 1.0);
+    CHECK(s->backbone.lr_scale == 25.0);
     CHECK(s->head.n_layers == 1 && s->head.layers[0] == 768);
-    CHECK(s->head.dropout == 0.85);
+    CHECK(s->head.dropout == 0.5);
     CHECK_STR(s->head.activation, "gelu");
     CHECK_STR(s->head.norm, "none");
     CHECK(s->head.norm_groups == 8);
     CHECK(!s->head.residual);
     CHECK(s->head.heads == 1);
     CHECK_STR(s->head.meta, "linear");
-    CHECK(s->train.epochs == 8);
+    CHECK(s->train.epochs == 4);
     CHECK(s->train.batch_size == 64);
     CHECK_STR(s->train.optimizer, "adamw");
     CHECK(s->train.lr == 2e-3);
@@ -90,7 +90,7 @@ static void test_bow_yaml(void) {
     if (rc) fprintf(stderr, "%s\n", el_last_error());
     CHECK(rc == EL_OK);
     if (rc == EL_OK) {
-        CHECK_STR(s.name, "bow-h768-d085");
+        CHECK_STR(s.name, "bow-h768");
         CHECK_STR(s.owner, "marina");
         CHECK_STR(s.notes, "");
         CHECK_STR(s.file, path);
@@ -104,10 +104,10 @@ static void test_bow_yaml(void) {
         CHECK_HAS(s.resolved_json, "\"layers\":[768],");
         CHECK_HAS(s.resolved_json, "\"char_ngrams\":[3,5],");
         CHECK_HAS(s.resolved_json, "\"grad_clip\":1.0,");
-        CHECK_HAS(s.resolved_json, "\"name\":\"bow-h768-d085\"");
-        /* resolved nodes remember where they were written (line 14 of configs/bow.yaml) */
+        CHECK_HAS(s.resolved_json, "\"name\":\"bow-h768\"");
+        /* resolved nodes remember where they were written (line 15 of configs/bow.yaml) */
         el_node *d = el_node_get(s.resolved, "head.dropout");
-        CHECK(d && d->line == 14 && d->col == 32);
+        CHECK(d && d->line == 15 && d->col == 32);
         CHECK(d && d->file && strcmp(d->file, path) == 0);
     }
     el_spec_free(&s);
@@ -123,7 +123,7 @@ static void test_bow_ext_yaml(void) {
     if (rc) fprintf(stderr, "%s\n", el_last_error());
     CHECK(rc == EL_OK);
     if (rc == EL_OK) {
-        CHECK_STR(s.name, "bow-h768-d085-ext");
+        CHECK_STR(s.name, "bow-h768-ext");
         CHECK_STR(s.data.variant, "ext");
         CHECK(s.data.n_train == 2);
         check_bow_knobs(&s);
@@ -270,7 +270,7 @@ static void test_hash_equivalence(void) {
                        "  seed: 42\n"
                        "  lr: 0.002\n"
                        "  weight_decay: 0.0001\n"
-                       "  epochs: 8\n"
+                       "  epochs: 4\n"
                        "  batch_size: 64\n"
                        "  optimizer: adamw\n"
                        "  scheduler: cosine\n"
@@ -282,7 +282,7 @@ static void test_hash_equivalence(void) {
                        "    patience: 2\n"
                        "    metric: val_weighted_f1\n"
                        "head:\n"
-                       "  dropout: .85\n"
+                       "  dropout: .5\n"
                        "  layers:\n"
                        "    - 768\n"
                        "  activation: gelu\n"
@@ -292,6 +292,8 @@ static void test_hash_equivalence(void) {
                        "  char_ngrams: [3, 5]\n"
                        "  dim: 128\n"
                        "  word_ngrams: 2\n"
+                       "  lr_scale: 2.5e1\n"
+                       "  pooling: mean\n"
                        "data:\n"
                        "  test: {path: " TEST_PATH ", format: goemotions}\n"
                        "  val: {format: goemotions, path: " VAL_PATH "}\n"
@@ -306,8 +308,8 @@ static void test_hash_equivalence(void) {
     CHECK(strcmp(s.resolved_json, base.resolved_json) != 0); /* the names differ */
     el_spec_free(&s);
 
-    /* 0.5, .5, 5e-1, 0.50 hash the same; anchors and merge keys are just notation */
-    const char *forms[] = {"0.5", ".5", "5e-1", "0.50", "50e-2"};
+    /* 0.4, .4, 4e-1, 0.40 hash the same; anchors and merge keys are just notation */
+    const char *forms[] = {"0.4", ".4", "4e-1", "0.40", "40e-2"};
     char first[65] = "";
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
         char *set = el_printf("head.dropout=%s", forms[i]);
@@ -315,7 +317,7 @@ static void test_hash_equivalence(void) {
         CHECK(el_spec_load(bow, o, 1, &s) == EL_OK);
         if (i == 0) memcpy(first, s.config_hash, 65);
         CHECK_STR(s.config_hash, first);
-        CHECK_HAS(s.resolved_json, "\"dropout\":0.5,");
+        CHECK_HAS(s.resolved_json, "\"dropout\":0.4,");
         el_spec_free(&s);
         free(set);
     }
@@ -399,7 +401,7 @@ static void test_overrides(void) {
         CHECK_STR(s.train.es_metric, "val_weighted_f1");
         CHECK_STR(s.head.norm, "group");
         CHECK(s.head.norm_groups == 4);
-        CHECK(s.train.epochs == 8); /* untouched keys keep the file's values */
+        CHECK(s.train.epochs == 4); /* untouched keys keep the file's values */
         /* overridden values carry their origin */
         el_node *d = el_node_get(s.resolved, "head.dropout");
         CHECK(d && d->line == 0);
@@ -516,7 +518,7 @@ static void test_params(void) {
     CHECK_STR(p.last, "train.weight_decay");
     CHECK_STR(p.layers, "[768]");
     CHECK_STR(p.chars, "[3,5]");
-    CHECK_STR(p.dropout, "0.85");
+    CHECK_STR(p.dropout, "0.5");
     CHECK_STR(p.train_head, "[{\"enthusiasm\":\"\",\"format\":\"go");
     el_spec_free(&s);
     free(bow);

@@ -180,7 +180,7 @@ static void test_enums(void) {
     CHECK_STR(fails(BASE "head: {norm: rms}\n"),
               "bad.yaml:5:14: head.norm: unknown value 'rms', allowed none|layer|batch|group");
     CHECK_STR(fails(BASE "backbone: {pooling: max}\n"),
-              "bad.yaml:5:21: backbone.pooling: unknown value 'max', allowed mean|sum|sqrt");
+              "bad.yaml:5:21: backbone.pooling: unknown value 'max', allowed mean|sum|sqrt|idf");
     CHECK_STR(fails(BASE "train: {scheduler: step}\n"),
               "bad.yaml:5:20: train.scheduler: unknown value 'step', allowed constant|linear|cosine");
     CHECK_STR(fails(BASE "train: {scheduler: cosin}\n"),

@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,46 +50,24 @@ static int find_checkpoint(const char *run, const el_export_params *p, char **ou
         *out = c;
         return EL_OK;
     }
-    /* a run id or a unique prefix of one */
-    for (const char *c = run; *c; c++)
-        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') || *c == '-'))
-            return el_err("%s: not a run directory, checkpoint file or run id", run);
-    if (strlen(run) < 4) return el_err("%s: give at least 4 characters of the run id", run);
+    /* a run id, a unique prefix of one, or a run name (el_registry_resolve_run) */
     el_registry *reg = el_registry_open(el_registry_default_path(p->registry), true);
     if (!reg) return el_err_prefix("looking up run %s", run);
-    sqlite3_stmt *st = NULL;
-    int rc = EL_OK, found = 0;
-    char *dir = NULL, status[16] = "";
-    if (sqlite3_prepare_v2(el_registry_db(reg),
-                           "SELECT uuid, run_dir, status FROM runs WHERE uuid LIKE ?1 || '%'", -1,
-                           &st, NULL) != SQLITE_OK) {
-        rc = el_err("registry: %s", sqlite3_errmsg(el_registry_db(reg)));
-    } else {
-        sqlite3_bind_text(st, 1, run, -1, SQLITE_TRANSIENT);
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            found++;
-            free(dir);
-            const unsigned char *d = sqlite3_column_text(st, 1);
-            dir = d ? xstrdup((const char *)d) : NULL;
-            snprintf(status, sizeof status, "%s", (const char *)sqlite3_column_text(st, 2));
-        }
-        sqlite3_finalize(st);
-        if (found == 0) rc = el_err("run %s: not in the registry %s", run, el_registry_path(reg));
-        else if (found > 1) rc = el_err("run %s: %d runs start with it; give more of the id", run, found);
-        else if (!dir) rc = el_err("run %s (%s): the registry has no run directory for it", run, status);
-    }
+    el_run_ref ref;
+    int rc = el_registry_resolve_run(reg, run, &ref);
     el_registry_close(reg);
-    if (rc == EL_OK) {
-        *out = el_path_join(dir, "model.safetensors");
-        if (!is_file(*out)) {
-            rc = el_err("run %s (%s): %s does not exist (no checkpoint was saved, or the "
-                        "experiments directory moved)",
-                        run, status, *out);
-            free(*out);
-            *out = NULL;
-        }
+    if (rc != EL_OK) return EL_ERR;
+    if (ref.checkpoint) *out = xstrdup(ref.checkpoint);
+    else if (ref.run_dir) *out = el_path_join(ref.run_dir, "model.safetensors");
+    if (!*out || !is_file(*out)) {
+        rc = el_err("run %s (%s, %s): no checkpoint%s%s (runs saved with --no-checkpoint or that "
+                    "failed have none)",
+                    ref.uuid, ref.name ? ref.name : "", ref.status ? ref.status : "",
+                    *out ? " at " : "", *out ? *out : "");
+        free(*out);
+        *out = NULL;
     }
-    free(dir);
+    el_run_ref_free(&ref);
     return rc;
 }
 
@@ -633,7 +610,7 @@ static void export_usage(FILE *out) {
             "usage: emolab export RUN DIR [options]\n\n"
             "Writes a fine-tuned hf run as a Hugging Face model directory: config.json\n"
             "(problem_type multi_label_classification, id2label/label2id, the run's thresholds),\n"
-            "model.safetensors, tokenizer files, README.md. RUN is a run id (or a unique prefix),\n"
+            "model.safetensors, tokenizer files, README.md. RUN is a run id, id prefix or run name,\n"
             "a run directory (experiments/RUN_ID) or a checkpoint file.\n\n"
             "options:\n"
             "  --model-dir DIR   the source model directory, when the run's backbone.path moved\n"

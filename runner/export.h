@@ -47,8 +47,8 @@ typedef struct {
 
 el_export_params el_export_default_params(void);
 
-/* A run's model: RUN is a run directory, a checkpoint file, or a run id (or unique prefix)
- * looked up in the registry. Fills spec (from the checkpoint's config), the model with the
+/* A run's model: RUN is a run directory, a checkpoint file, or a run id, unique id prefix or
+ * run name looked up in the registry (el_registry_resolve_run). Fills spec (from the checkpoint's config), the model with the
  * checkpoint's weights, labels and thresholds (EL_MAX_LABELS floats). Free spec with
  * el_run_spec_free. */
 int el_run_model_load(const char *run, const el_export_params *p, el_spec *spec, el_model *m,

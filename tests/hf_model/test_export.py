@@ -116,7 +116,7 @@ good = r.returncode == 1 and "not empty" in r.stderr and "--force" in r.stderr
 r = C.run([emolab, "export", first, out, "--registry", reg, "--force"], check=False)
 good &= r.returncode == 0
 r = C.run([emolab, "export", "deadbeef", os.path.join(tmp, "x"), "--registry", reg], check=False)
-good &= r.returncode == 1 and "not in the registry" in r.stderr
+good &= r.returncode == 1 and "no run matches" in r.stderr
 bow = [emolab, "run", os.path.join(src, "configs", "bow.yaml"), "--data-root", data, "--registry", reg,
        "--experiments", os.path.join(tmp, "exp"), "--set", "name=bow_small", "--set", "backbone.buckets=4096",
        "--set", "head.layers=[]"] + SMALL

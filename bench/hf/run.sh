@@ -26,6 +26,10 @@ threads="${THREADS:-2}"
 steps="${STEPS:-10}"
 args="${BENCH_ARGS:-}"
 py="${EMOLAB_PYTHON:-$root/.venv/bin/python}"
+# emolab runs with OMP_WAIT_POLICY=PASSIVE (runner/main.c: spinning OpenMP workers collapse when
+# other processes share the cores); both sides are measured alike (OMP_WAIT_POLICY=active for both
+# to compare spinning)
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 "$py" -c 'import torch, transformers' 2>/dev/null || {
   echo "run.sh: $py lacks torch/transformers (scripts/setup.sh --test makes .venv)" >&2; exit 2; }
@@ -35,7 +39,7 @@ bin="$build/tests/hf_model/hf_bench"
 
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
-echo "bench/hf: $rounds rounds x $steps steps, $threads threads, torch $("$py" -c 'import torch; print(torch.__version__)'), transformers $("$py" -c 'import transformers; print(transformers.__version__)' 2>/dev/null), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench/hf: $rounds rounds x $steps steps, $threads threads, torch $("$py" -c 'import torch; print(torch.__version__)'), transformers $("$py" -c 'import transformers; print(transformers.__version__)' 2>/dev/null), $(nproc) cores, OMP_WAIT_POLICY=$OMP_WAIT_POLICY, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$rounds"); do
   if [ $((r % 2)) = 1 ]; then order="emolab peer"; else order="peer emolab"; fi
   for who in $order; do

@@ -1,6 +1,7 @@
 /* train.c: see train.h. */
 #define _GNU_SOURCE
 #include "train.h"
+#include "hf_config.h"
 #include "safetensors.h"
 #include "tokenize.h"
 #include "util.h"
@@ -313,7 +314,21 @@ int64_t el_train_estimate_bytes(const el_spec *spec, int64_t n_texts) {
         int64_t chars = b->char_ngram_min > 0 ? 60 * (b->char_ngram_max - b->char_ngram_min + 1) : 0;
         per_text = (int64_t)sizeof(int64_t) * (chars + 12 * b->word_ngrams + 1);
     }
-    params += head_params(&spec->head, b->dim > 0 ? b->dim : 768, 64);
+    int32_t feat = b->dim > 0 ? b->dim : 768;
+    if (el_streq(b->type, "hf") && b->path && b->path[0]) { /* the model's own config.json */
+        el_hf_config hc;
+        if (el_hf_config_load(b->path, &hc) == EL_OK) {
+            const el_encoder_config *e = &hc.enc;
+            int64_t H = e->hidden, I = e->intermediate;
+            params = (int64_t)(e->vocab_size + e->max_positions + e->type_vocab_size) * H +
+                     (int64_t)e->n_layers * (4 * H * H + 2 * H * I + 9 * H + I) + H * H + H;
+            feat = e->hidden * (el_streq(b->pooling, "cls_concat") ? b->last_k : 1);
+            per_text = (int64_t)sizeof(int32_t) * 2 * (b->max_len > 0 ? b->max_len : 128);
+            el_hf_config_free(&hc);
+        }
+        el_clear_error(); /* a bad directory is reported by the model build, with its reasons */
+    }
+    params += head_params(&spec->head, feat, 64);
     /* weights, two AdamW moments, the best epoch's copy; features; libtorch itself */
     return params * 4 * 4 + n_texts * per_text + ((int64_t)400 << 20);
 }

@@ -13,5 +13,9 @@ int cmd_selfcheck(int argc, char **argv); /* selfcheck.c */
 
 int cmd_predict(int argc, char **argv);  /* predict.c: a recorded run on new texts / a CSV file */
 int cmd_ensemble(int argc, char **argv); /* ensemble.c: average recorded runs, record the result */
+int cmd_report(int argc, char **argv);  /* report_cmd.c: the leaderboard */
+int cmd_ls(int argc, char **argv);      /* report_cmd.c */
+int cmd_show(int argc, char **argv);    /* report_cmd.c */
+int cmd_compare(int argc, char **argv); /* report_cmd.c */
 
 #endif /* EL_COMMANDS_H */

@@ -136,23 +136,10 @@ static int verify_checkpoint(const el_run_ref *r, const char *path) {
     return EL_OK;
 }
 
-static void drop_empty_enthusiasm(el_node *src) {
-    el_node *e = src && src->kind == EL_NODE_MAP ? el_node_get(src, "enthusiasm") : NULL;
-    if (e && e->kind == EL_NODE_SCALAR && e->scalar && !e->scalar[0])
-        el_node_map_del(src, "enthusiasm");
-}
-
 int el_predict_spec_from_config(const char *config_json, const char *where, el_spec *out) {
     memset(out, 0, sizeof *out);
     el_node *tree = el_yaml_parse(config_json, strlen(config_json), where);
     if (!tree) return EL_ERR;
-    /* The resolved config writes "no enthusiasm rule" as "", which the spec schema does not
-     * accept back (a spec.c default-rule quirk): leave the key out so the default applies. */
-    el_node *train = el_node_get(tree, "data.train");
-    for (int32_t i = 0; train && train->kind == EL_NODE_SEQ && i < train->n; i++)
-        drop_empty_enthusiasm(train->items[i]);
-    drop_empty_enthusiasm(el_node_get(tree, "data.val"));
-    drop_empty_enthusiasm(el_node_get(tree, "data.test"));
     int rc = el_spec_from_node(tree, where, out);
     el_node_free(tree);
     return rc;

@@ -781,8 +781,9 @@ static el_node *default_value(vctx *v, const schema_key *k, const char *disp, co
             return el_node_new_scalar(!strcmp(format, "goemotions") ? "ru_text" : "text", true, NULL);
         if (!strcmp(rule, "map"))
             return el_node_new_scalar(!strcmp(format, "columns") ? "" : format, true, NULL);
-        if (!strcmp(rule, "enthusiasm"))
-            return el_node_new_scalar(!strcmp(format, "izard") ? "drop" : "", true, NULL);
+        if (!strcmp(rule, "enthusiasm")) /* no rule outside izard: null, which reads back as is */
+            return !strcmp(format, "izard") ? el_node_new_scalar("drop", true, NULL)
+                                            : el_node_new(EL_NODE_NULL, NULL);
         if (!strcmp(rule, "neutral"))
             return el_node_new_scalar(!strcmp(format, "izard") ? "clear_if_emotion" : "keep", true, NULL);
         verr(v, pos, 0, 0, disp, "internal error: unknown default rule %s", rule);

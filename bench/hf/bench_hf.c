@@ -8,7 +8,8 @@
  * Prints "key value" lines: step_ms (median), step_gflops (matmul FLOPs of forward + backward /
  * step time), gemm_gflops.
  *   hf_bench [--threads N] [--steps N] [--layers L] [--hidden H] [--heads NH] [--ffn I]
- *            [--batch B] [--len T] [--vocab V]
+ *            [--batch B] [--len T] [--vocab V] [--dropout-pct P]
+ * HF_BENCH_PHASES=1 also prints the forward / backward / optimizer medians on stderr.
  * bench/hf/peer_bert.py does the same with transformers' BertModel in PyTorch eager. */
 #define _POSIX_C_SOURCE 200809L
 #include "encoder.h"

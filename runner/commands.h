@@ -8,6 +8,7 @@ int cmd_fetch(int argc, char **argv); /* fetch.c: Hugging Face models into the H
 int cmd_data(int argc, char **argv);  /* fetch.c: the pinned public data sets */
 
 int cmd_run(int argc, char **argv);       /* run.c */
+int cmd_export(int argc, char **argv);    /* export.c: an hf run as a Hugging Face model directory */
 int cmd_selfcheck(int argc, char **argv); /* selfcheck.c */
 
 int cmd_predict(int argc, char **argv);  /* predict.c: a recorded run on new texts / a CSV file */

@@ -34,6 +34,8 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"run", TORCH_CMD(cmd_run), true, "train one experiment spec and record it in the registry"},
+    {"export", TORCH_CMD(cmd_export), true,
+     "write a fine-tuned hf run as a Hugging Face model directory"},
     {"predict", TORCH_CMD(cmd_predict), true,
      "labels for new texts or a CSV file from a recorded run or ensemble"},
     {"ensemble", TORCH_CMD(cmd_ensemble), true,

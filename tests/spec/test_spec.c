@@ -475,7 +475,7 @@ static void test_paths(void) {
     CHECK(!el_spec_path_known("data.val.txt"));
     CHECK_PREFIX(el_last_error(), "data.val.txt: unknown parameter path, did you mean data.val.text?");
     const char *unknown[] = {"head.x", "head.dropout.x", "source.path", "", "data.train.path",
-                             "data.train.99.path", "data..train", "backbone.name", "x[0]"};
+                             "data.train.99.path", "data..train", "backbone.nme", "x[0]"};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         bool k = el_spec_path_known(unknown[i]);
         if (k) fprintf(stderr, "known but should not be: %s\n", unknown[i]);

@@ -9,5 +9,7 @@ int cmd_data(int argc, char **argv);  /* fetch.c: the pinned public data sets */
 
 int cmd_run(int argc, char **argv);       /* run.c */
 int cmd_selfcheck(int argc, char **argv); /* selfcheck.c */
+int cmd_sweep(int argc, char **argv);     /* sweep_cmd.c: run, resume, list or show a sweep */
+int cmd_worker(int argc, char **argv);    /* sweep_cmd.c: one sweep worker process */
 
 #endif /* EL_COMMANDS_H */

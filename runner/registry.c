@@ -36,10 +36,59 @@ typedef struct {
     const char *sql;         /* upgrades version-1 -> version; NULL for the initial schema */
 } reg_migration;
 
+/* Version 2 (sweeps): the sweeps and sweep_trials tables, exactly as registry.db.sql has them. */
+static const char MIGRATION_V2[] =
+    "CREATE TABLE sweeps (\n"
+    "    id              TEXT PRIMARY KEY NOT NULL,  -- NAME-YYYYMMDD-HHMMSS-XXXX\n"
+    "    name            TEXT NOT NULL,\n"
+    "    file            TEXT NOT NULL,              -- the sweep file (absolute path when created)\n"
+    "    definition      TEXT NOT NULL,              -- canonical JSON of everything that makes the trials\n"
+    "    definition_hash TEXT NOT NULL,              -- sha256 of definition: --resume finds the sweep by it\n"
+    "    method          TEXT NOT NULL CHECK (method IN ('grid', 'random', 'bayes')),\n"
+    "    metric          TEXT NOT NULL,              -- val_weighted_f1 | val_macro_f1 | val_micro_f1 | val_loss\n"
+    "    goal            TEXT NOT NULL CHECK (goal IN ('maximize', 'minimize')),\n"
+    "    n_trials        INTEGER NOT NULL CHECK (n_trials >= 0),\n"
+    "    created         TEXT NOT NULL,\n"
+    "    host            TEXT NOT NULL,\n"
+    "    owner           TEXT NOT NULL DEFAULT ''\n"
+    ");\n"
+    "CREATE INDEX sweeps_definition ON sweeps (definition_hash, created);\n"
+    "\n"
+    "CREATE TABLE sweep_trials (\n"
+    "    sweep_id        TEXT NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,\n"
+    "    idx             INTEGER NOT NULL CHECK (idx >= 0), -- trial index in the sweep (0-based)\n"
+    "    config_hash     TEXT NOT NULL,              -- runs.config_hash of the trial's resolved config\n"
+    "    seed            INTEGER,\n"
+    "    assignment      TEXT NOT NULL,              -- JSON: {\"head.dropout\":0.5,\"train.seed\":1}\n"
+    "    param_values    TEXT NOT NULL,              -- JSON array: the values in the sweep's parameter order\n"
+    "    status          TEXT NOT NULL DEFAULT 'pending'\n"
+    "                    CHECK (status IN ('pending', 'claimed', 'done', 'failed', 'stopped')),\n"
+    "    run             TEXT REFERENCES runs (uuid) ON DELETE SET NULL, -- the run that did it\n"
+    "    reused          INTEGER NOT NULL DEFAULT 0 CHECK (reused IN (0, 1)), -- run is an earlier one\n"
+    "    claims          INTEGER NOT NULL DEFAULT 0, -- times the trial was claimed\n"
+    "    lost_claims     INTEGER NOT NULL DEFAULT 0, -- claims whose holder died without a result\n"
+    "    claim_token     TEXT,                       -- random, per claim\n"
+    "    claim_host      TEXT,\n"
+    "    claim_pid       INTEGER,\n"
+    "    claim_pid_start INTEGER,                    -- /proc/PID/stat field 22 (pid reuse check)\n"
+    "    claim_boot_id   TEXT,\n"
+    "    claim_job       TEXT,                       -- scheduler job (Slurm: JOBID_TASKID), NULL locally\n"
+    "    claimed_at      TEXT,\n"
+    "    lease_expires   REAL,                       -- unix seconds; renewed by the holder's heartbeat\n"
+    "    finished        TEXT,                       -- final status recorded\n"
+    "    metric          REAL,                       -- the sweep's metric (val), NULL when none\n"
+    "    epochs          INTEGER,                    -- epochs run (stopped: the rung it reached)\n"
+    "    error           TEXT,                       -- why failed / stopped / last claim lost\n"
+    "    PRIMARY KEY (sweep_id, idx)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX sweep_trials_status ON sweep_trials (sweep_id, status, idx);\n"
+    "CREATE INDEX sweep_trials_run ON sweep_trials (run) WHERE run IS NOT NULL;\n";
+
 /* Append only; never edit a step that was released. Version 1 exists only as created from
  * registry.db.sql (frozen copy: tests/registry/schemas/v1.sql). */
 static const reg_migration MIGRATIONS[] = {
     {1, "initial schema", NULL},
+    {2, "sweeps and sweep trials (claims, leases)", MIGRATION_V2},
 };
 #define N_MIGRATIONS ((int32_t)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -1242,4 +1291,414 @@ int el_run_get_status(el_registry *r, const char *uuid, char status[16]) {
     }
     sqlite3_finalize(st);
     return out;
+}
+
+/* ---- sweeps (schema v2): trials, claims, leases ----------------------------------------------- */
+/* Everything below only touches the sweeps and sweep_trials tables (see registry.db.sql). A claim
+ * is one BEGIN IMMEDIATE transaction, so two workers can never take the same trial: SQLite
+ * serialises the writers and each one sees the previous one's claim. */
+
+static double unix_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int check_sweep_args(el_registry *r, const char *sweep_id, const char *fn) {
+    if (!r) return el_err("%s: no registry (open one with el_registry_open)", fn);
+    if (r->readonly) return el_err("%s: %s: the registry was opened read-only", r->path, fn);
+    if (!sweep_id || !*sweep_id) return el_err("%s: %s: no sweep id", r->path, fn);
+    if (r->version < 2)
+        return el_err("%s: %s: the registry has schema version %d, sweeps need 2 (open it read-write "
+                      "with this emolab to upgrade it)", r->path, fn, (int)r->version);
+    return EL_OK;
+}
+
+typedef struct {
+    const el_reg_sweep *s;
+    const el_trial_init *t;
+    int64_t n;
+} sweep_create_ctx;
+
+static int sweep_create_tx(el_registry *r, void *vctx) {
+    sweep_create_ctx *c = vctx;
+    const el_reg_sweep *s = c->s;
+    char now[32];
+    iso_now_ms(now);
+    sqlite3_stmt *st;
+    if (prep(r, "INSERT INTO sweeps (id, name, file, definition, definition_hash, method, metric, goal, n_trials,"
+                " created, host, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st))
+        return EL_ERR;
+    bind_text(st, 1, s->id);
+    bind_text(st, 2, s->name);
+    bind_text(st, 3, s->file);
+    bind_text(st, 4, s->definition);
+    bind_text(st, 5, s->definition_hash);
+    bind_text(st, 6, s->method);
+    bind_text(st, 7, s->metric);
+    bind_text(st, 8, s->maximize ? "maximize" : "minimize");
+    sqlite3_bind_int64(st, 9, s->n_trials);
+    bind_text(st, 10, now);
+    bind_text(st, 11, el_hostname());
+    bind_text(st, 12, s->owner ? s->owner : "");
+    int e = step_done(r, st, "recording the sweep");
+    sqlite3_finalize(st);
+    if (e) return EL_ERR;
+    if (c->n <= 0) return EL_OK;
+    if (prep(r, "INSERT INTO sweep_trials (sweep_id, idx, config_hash, seed, assignment, param_values, status, run,"
+                " reused, finished, metric, epochs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st))
+        return EL_ERR;
+    for (int64_t i = 0; i < c->n && !e; i++) {
+        const el_trial_init *t = &c->t[i];
+        bool reused = t->reuse_run && *t->reuse_run;
+        bind_text(st, 1, s->id);
+        sqlite3_bind_int64(st, 2, t->idx);
+        bind_text(st, 3, t->config_hash);
+        if (t->has_seed) sqlite3_bind_int64(st, 4, t->seed);
+        else sqlite3_bind_null(st, 4);
+        bind_text(st, 5, t->assignment);
+        bind_text(st, 6, t->param_values);
+        bind_text(st, 7, reused ? (t->reuse_status ? t->reuse_status : "done") : "pending");
+        bind_text(st, 8, reused ? t->reuse_run : NULL);
+        sqlite3_bind_int(st, 9, reused);
+        bind_text(st, 10, reused ? now : NULL);
+        if (reused) bind_real(st, 11, t->reuse_metric);
+        else sqlite3_bind_null(st, 11);
+        if (reused && t->reuse_epochs > 0) sqlite3_bind_int(st, 12, t->reuse_epochs);
+        else sqlite3_bind_null(st, 12);
+        e = step_done(r, st, "recording the sweep's trials");
+    }
+    sqlite3_finalize(st);
+    return e;
+}
+
+int el_sweep_create(el_registry *r, const el_reg_sweep *s, const el_trial_init *trials, int64_t n) {
+    if (check_sweep_args(r, s ? s->id : NULL, "el_sweep_create")) return EL_ERR;
+    if (!s->name || !s->file || !s->definition || !s->definition_hash || !s->method || !s->metric)
+        return el_err("%s: el_sweep_create: sweep %s: name, file, definition, method and metric are required",
+                      r->path, s->id);
+    if (n < 0 || (n > 0 && !trials)) return el_err("%s: el_sweep_create: bad trial list", r->path);
+    for (int64_t i = 0; i < n; i++)
+        if (!trials[i].config_hash || !trials[i].assignment || !trials[i].param_values)
+            return el_err("%s: el_sweep_create: trial %lld has no config hash or values", r->path,
+                          (long long)trials[i].idx);
+    sweep_create_ctx c = {s, trials, n};
+    return with_write_tx(r, "recording a new sweep", sweep_create_tx, &c);
+}
+
+/* Returns to `pending` (or fails, after max_lost) the claims whose holder is gone. Inside a write
+ * transaction. count_lost: whether such a death counts against the trial (a worker that died while
+ * the sweep went on) or not (the whole sweep was killed and is being resumed). */
+static int release_dead_claims(el_registry *r, const char *sweep_id, int32_t max_lost, bool count_lost,
+                               int *released) {
+    *released = 0;
+    sqlite3_stmt *sel, *upd;
+    if (prep(r, "SELECT idx, claim_host, claim_pid, claim_pid_start, claim_boot_id, lease_expires, lost_claims,"
+                " claim_job FROM sweep_trials WHERE sweep_id = ? AND status = 'claimed'", &sel))
+        return EL_ERR;
+    if (prep(r, "UPDATE sweep_trials SET status = ?, lost_claims = ?, error = ?, claim_token = NULL,"
+                " lease_expires = NULL, finished = ? WHERE sweep_id = ? AND idx = ? AND status = 'claimed'", &upd)) {
+        sqlite3_finalize(sel);
+        return EL_ERR;
+    }
+    bind_text(sel, 1, sweep_id);
+    double now_s = unix_now();
+    char now[32];
+    iso_now_ms(now);
+    int rc, err = EL_OK;
+    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+        int64_t idx = sqlite3_column_int64(sel, 0);
+        const char *host = (const char *)sqlite3_column_text(sel, 1);
+        int64_t pid = sqlite3_column_int64(sel, 2);
+        bool has_start = sqlite3_column_type(sel, 3) != SQLITE_NULL;
+        int64_t start = sqlite3_column_int64(sel, 3);
+        const char *boot = (const char *)sqlite3_column_text(sel, 4);
+        bool has_lease = sqlite3_column_type(sel, 5) != SQLITE_NULL;
+        double lease = sqlite3_column_double(sel, 5);
+        int32_t lost = (int32_t)sqlite3_column_int(sel, 6);
+        const char *job = (const char *)sqlite3_column_text(sel, 7);
+        const char *why = NULL;
+        if (host && el_streq(host, el_hostname())) {
+            proc_fate f = process_fate(pid, has_start, start, boot);
+            if (f == PROC_GONE || f == PROC_REUSED) why = "its process ended";
+            else if (f == PROC_REBOOTED) why = "the machine restarted";
+            else if (f == PROC_UNKNOWN && has_lease && lease < now_s) why = "its lease expired";
+        } else if (!has_lease || lease < now_s) {
+            why = "its lease expired (no heartbeat)";
+        }
+        if (!why) continue;
+        int32_t n_lost = lost + (count_lost ? 1 : 0);
+        bool give_up = count_lost && max_lost > 0 && n_lost >= max_lost;
+        char *msg = el_printf(give_up ? "the worker running it died %d times (last: pid %lld on %s%s%s, %s): see "
+                                        "the worker logs; fix the cause and start a new sweep or --rerun"
+                                      : "claim %d lost: pid %lld on %s%s%s held it, %s; noticed by pid %lld at %s",
+                              give_up ? (int)n_lost : (int)(lost + 1), (long long)pid, host ? host : "?",
+                              job ? ", job " : "", job ? job : "", why,
+                              (long long)getpid(), now);
+        bind_text(upd, 1, give_up ? "failed" : "pending");
+        sqlite3_bind_int(upd, 2, n_lost);
+        bind_text(upd, 3, msg);
+        bind_text(upd, 4, give_up ? now : NULL);
+        bind_text(upd, 5, sweep_id);
+        sqlite3_bind_int64(upd, 6, idx);
+        free(msg);
+        if ((err = step_done(r, upd, "releasing a dead worker's claim"))) break;
+        *released += sqlite3_changes(r->db);
+    }
+    if (!err && rc != SQLITE_DONE) err = reg_err(r, rc, "looking for dead workers' claims");
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    return err;
+}
+
+typedef struct {
+    const char *sweep_id;
+    int32_t max_lost;
+    bool count_lost;
+    int released;
+} sweep_recover_ctx;
+
+static int sweep_recover_tx(el_registry *r, void *vctx) {
+    sweep_recover_ctx *c = vctx;
+    return release_dead_claims(r, c->sweep_id, c->max_lost, c->count_lost, &c->released);
+}
+
+int el_sweep_recover(el_registry *r, const char *sweep_id, int32_t max_lost, bool count_lost) {
+    if (check_sweep_args(r, sweep_id, "el_sweep_recover")) return EL_ERR;
+    sweep_recover_ctx c = {sweep_id, max_lost, count_lost, 0};
+    if (with_write_tx(r, "releasing dead workers' claims", sweep_recover_tx, &c)) return EL_ERR;
+    return c.released;
+}
+
+void el_trial_claim_free(el_trial_claim *c) {
+    if (!c) return;
+    free(c->assignment);
+    free(c->param_values);
+    c->assignment = c->param_values = NULL;
+}
+
+typedef struct {
+    const char *sweep_id;
+    const el_claim_params *p;
+    el_trial_make_fn make;
+    void *make_ctx;
+    el_trial_claim *out;
+    int found;
+} claim_ctx;
+
+static char *col_dup(sqlite3_stmt *st, int i) {
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    return s ? xstrdup(s) : NULL;
+}
+
+static int claim_tx(el_registry *r, void *vctx) {
+    claim_ctx *c = vctx;
+    el_trial_claim *o = c->out;
+    el_trial_claim_free(o);
+    memset(o, 0, sizeof *o);
+    c->found = 0;
+    int released = 0;
+    if (release_dead_claims(r, c->sweep_id, c->p->max_lost, true, &released)) return EL_ERR;
+    sqlite3_stmt *st;
+    if (prep(r, "SELECT idx, config_hash, seed, assignment, param_values, claims FROM sweep_trials"
+                " WHERE sweep_id = ? AND status = 'pending' ORDER BY idx LIMIT 1", &st))
+        return EL_ERR;
+    bind_text(st, 1, c->sweep_id);
+    int rc = sqlite3_step(st);
+    bool fresh = false;
+    if (rc == SQLITE_ROW) {
+        o->idx = sqlite3_column_int64(st, 0);
+        snprintf(o->config_hash, sizeof o->config_hash, "%s", (const char *)sqlite3_column_text(st, 1));
+        o->has_seed = sqlite3_column_type(st, 2) != SQLITE_NULL;
+        o->seed = sqlite3_column_int64(st, 2);
+        o->assignment = col_dup(st, 3);
+        o->param_values = col_dup(st, 4);
+        o->claims = (int32_t)sqlite3_column_int(st, 5);
+        rc = SQLITE_DONE;
+        c->found = 1;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return reg_err(r, rc, "looking for a pending trial");
+    if (!c->found && c->make) { /* trials made on demand (bayes): the next one, when under n_trials */
+        int64_t n_trials = 0, next = 0;
+        bool found = false;
+        char *q = sqlite3_mprintf("SELECT n_trials FROM sweeps WHERE id = %Q", c->sweep_id);
+        int e = query_int(r, q, &n_trials, &found, "reading the sweep");
+        sqlite3_free(q);
+        if (e) return EL_ERR;
+        if (!found) return el_err("%s: no sweep %s in this registry", r->path, c->sweep_id);
+        q = sqlite3_mprintf("SELECT coalesce(max(idx) + 1, 0) FROM sweep_trials WHERE sweep_id = %Q", c->sweep_id);
+        e = query_int(r, q, &next, &found, "counting the sweep's trials");
+        sqlite3_free(q);
+        if (e) return EL_ERR;
+        if (next < n_trials) {
+            o->idx = next;
+            if (c->make(c->make_ctx, r, next, o) != EL_OK) return EL_ERR;
+            if (!o->config_hash[0] || !o->assignment || !o->param_values)
+                return el_err("%s: sweep %s: trial %lld was made without a config hash or values", r->path,
+                              c->sweep_id, (long long)next);
+            fresh = true;
+            c->found = 1;
+        }
+    }
+    if (!c->found) return EL_OK;
+    if (uuid_v4(o->token)) return EL_ERR;
+    const char *host = c->p->host && *c->p->host ? c->p->host : el_hostname();
+    int64_t pid = c->p->pid > 0 ? c->p->pid : (int64_t)getpid(), start = 0;
+    char state;
+    bool has_start = c->p->pid > 0 ? c->p->pid_start > 0 : proc_stat(pid, &state, &start) == 1;
+    if (c->p->pid > 0) start = c->p->pid_start;
+    double lease = c->p->lease_s > 0 ? c->p->lease_s : EL_SWEEP_DEFAULT_LEASE_S;
+    char now[32];
+    iso_now_ms(now);
+    if (fresh) {
+        if (prep(r, "INSERT INTO sweep_trials (sweep_id, idx, config_hash, seed, assignment, param_values, status)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'pending')", &st))
+            return EL_ERR;
+        bind_text(st, 1, c->sweep_id);
+        sqlite3_bind_int64(st, 2, o->idx);
+        bind_text(st, 3, o->config_hash);
+        if (o->has_seed) sqlite3_bind_int64(st, 4, o->seed);
+        else sqlite3_bind_null(st, 4);
+        bind_text(st, 5, o->assignment);
+        bind_text(st, 6, o->param_values);
+        int e = step_done(r, st, "recording a new trial");
+        sqlite3_finalize(st);
+        if (e) return EL_ERR;
+    }
+    if (prep(r, "UPDATE sweep_trials SET status = 'claimed', claims = claims + 1, claim_token = ?, claim_host = ?,"
+                " claim_pid = ?, claim_pid_start = ?, claim_boot_id = ?, claim_job = ?, claimed_at = ?,"
+                " lease_expires = ? WHERE sweep_id = ? AND idx = ? AND status = 'pending'", &st))
+        return EL_ERR;
+    bind_text(st, 1, o->token);
+    bind_text(st, 2, host);
+    sqlite3_bind_int64(st, 3, pid);
+    if (has_start) sqlite3_bind_int64(st, 4, start);
+    else sqlite3_bind_null(st, 4);
+    bind_text(st, 5, *boot_id() ? boot_id() : NULL);
+    bind_text(st, 6, c->p->job);
+    bind_text(st, 7, now);
+    sqlite3_bind_double(st, 8, unix_now() + lease);
+    bind_text(st, 9, c->sweep_id);
+    sqlite3_bind_int64(st, 10, o->idx);
+    int e = step_done(r, st, "claiming a trial");
+    int changed = sqlite3_changes(r->db);
+    sqlite3_finalize(st);
+    if (e) return EL_ERR;
+    if (changed != 1) return el_err("%s: sweep %s: trial %lld could not be claimed", r->path, c->sweep_id,
+                                    (long long)o->idx);
+    o->claims++;
+    return EL_OK;
+}
+
+int el_sweep_claim(el_registry *r, const char *sweep_id, const el_claim_params *p, el_trial_make_fn make,
+                   void *make_ctx, el_trial_claim *out) {
+    if (out) memset(out, 0, sizeof *out);
+    if (check_sweep_args(r, sweep_id, "el_sweep_claim")) return EL_ERR;
+    if (!out) return el_err("%s: el_sweep_claim: nowhere to put the claim", r->path);
+    el_claim_params defaults = {0};
+    claim_ctx c = {sweep_id, p ? p : &defaults, make, make_ctx, out, 0};
+    if (with_write_tx(r, "claiming a trial", claim_tx, &c)) {
+        el_trial_claim_free(out);
+        return EL_ERR;
+    }
+    return c.found;
+}
+
+typedef struct {
+    const char *sweep_id, *token;
+    int64_t idx;
+    double lease_s;
+    const char *why;
+    const el_trial_result *res;
+    int changed;
+} trial_write_ctx;
+
+static int heartbeat_tx(el_registry *r, void *vctx) {
+    trial_write_ctx *c = vctx;
+    sqlite3_stmt *st;
+    if (prep(r, "UPDATE sweep_trials SET lease_expires = ? WHERE sweep_id = ? AND idx = ? AND status = 'claimed'"
+                " AND claim_token = ?", &st))
+        return EL_ERR;
+    sqlite3_bind_double(st, 1, unix_now() + (c->lease_s > 0 ? c->lease_s : EL_SWEEP_DEFAULT_LEASE_S));
+    bind_text(st, 2, c->sweep_id);
+    sqlite3_bind_int64(st, 3, c->idx);
+    bind_text(st, 4, c->token);
+    int e = step_done(r, st, "renewing a claim's lease");
+    c->changed = sqlite3_changes(r->db);
+    sqlite3_finalize(st);
+    return e;
+}
+
+int el_sweep_heartbeat(el_registry *r, const char *sweep_id, int64_t idx, const char *token, double lease_s) {
+    if (check_sweep_args(r, sweep_id, "el_sweep_heartbeat")) return EL_ERR;
+    if (!token || !*token) return el_err("%s: el_sweep_heartbeat: no claim token", r->path);
+    trial_write_ctx c = {.sweep_id = sweep_id, .token = token, .idx = idx, .lease_s = lease_s};
+    if (with_write_tx(r, "renewing a claim's lease", heartbeat_tx, &c)) return EL_ERR;
+    return c.changed == 1;
+}
+
+static int release_tx(el_registry *r, void *vctx) {
+    trial_write_ctx *c = vctx;
+    sqlite3_stmt *st;
+    if (prep(r, "UPDATE sweep_trials SET status = 'pending', claim_token = NULL, lease_expires = NULL, error = ?"
+                " WHERE sweep_id = ? AND idx = ? AND status = 'claimed' AND claim_token = ?", &st))
+        return EL_ERR;
+    bind_text(st, 1, c->why);
+    bind_text(st, 2, c->sweep_id);
+    sqlite3_bind_int64(st, 3, c->idx);
+    bind_text(st, 4, c->token);
+    int e = step_done(r, st, "releasing a claim");
+    c->changed = sqlite3_changes(r->db);
+    sqlite3_finalize(st);
+    return e;
+}
+
+int el_sweep_release(el_registry *r, const char *sweep_id, int64_t idx, const char *token, const char *why) {
+    if (check_sweep_args(r, sweep_id, "el_sweep_release")) return EL_ERR;
+    if (!token || !*token) return el_err("%s: el_sweep_release: no claim token", r->path);
+    trial_write_ctx c = {.sweep_id = sweep_id, .token = token, .idx = idx, .why = why};
+    if (with_write_tx(r, "releasing a claim", release_tx, &c)) return EL_ERR;
+    return c.changed == 1;
+}
+
+static int complete_tx(el_registry *r, void *vctx) {
+    trial_write_ctx *c = vctx;
+    const el_trial_result *t = c->res;
+    char now[32];
+    iso_now_ms(now);
+    sqlite3_stmt *st;
+    if (prep(r, "UPDATE sweep_trials SET status = ?, run = ?, reused = ?, metric = ?, epochs = ?, error = ?,"
+                " finished = ?, claim_token = NULL, lease_expires = NULL"
+                " WHERE sweep_id = ? AND idx = ? AND status = 'claimed' AND claim_token = ?", &st))
+        return EL_ERR;
+    bind_text(st, 1, t->status);
+    bind_text(st, 2, t->run && *t->run ? t->run : NULL);
+    sqlite3_bind_int(st, 3, t->reused ? 1 : 0);
+    bind_real(st, 4, t->metric);
+    if (t->epochs > 0) sqlite3_bind_int(st, 5, t->epochs);
+    else sqlite3_bind_null(st, 5);
+    bind_text(st, 6, t->error);
+    bind_text(st, 7, now);
+    bind_text(st, 8, c->sweep_id);
+    sqlite3_bind_int64(st, 9, c->idx);
+    bind_text(st, 10, c->token);
+    int e = step_done(r, st, "recording a trial's result");
+    c->changed = sqlite3_changes(r->db);
+    sqlite3_finalize(st);
+    return e;
+}
+
+int el_sweep_complete(el_registry *r, const char *sweep_id, int64_t idx, const char *token,
+                      const el_trial_result *res) {
+    if (check_sweep_args(r, sweep_id, "el_sweep_complete")) return EL_ERR;
+    if (!token || !*token || !res) return el_err("%s: el_sweep_complete: no claim token or result", r->path);
+    if (!el_streq(res->status, "done") && !el_streq(res->status, "failed") && !el_streq(res->status, "stopped"))
+        return el_err("%s: el_sweep_complete: trial %lld: status '%s' is not done, failed or stopped", r->path,
+                      (long long)idx, res->status ? res->status : "(null)");
+    if (res->run && *res->run && !uuid_ok(res->run))
+        return el_err("%s: el_sweep_complete: trial %lld: '%s' is not a run id", r->path, (long long)idx, res->run);
+    trial_write_ctx c = {.sweep_id = sweep_id, .token = token, .idx = idx, .res = res};
+    if (with_write_tx(r, "recording a trial's result", complete_tx, &c)) return EL_ERR;
+    return c.changed == 1;
 }

@@ -131,4 +131,86 @@ int el_registry_find_finished(el_registry *r, const char *config_hash, char uuid
 /* Current status of a run ("running", "finished", ...): 1 found, 0 no such run, -1 error. */
 int el_run_get_status(el_registry *r, const char *uuid, char status[16]);
 
+/* ---- sweeps (schema v2): trials, claims, leases -------------------------------------------------
+ * A sweep's trials are rows of sweep_trials: pending -> claimed -> done | failed | stopped. A worker
+ * takes the lowest pending trial with el_sweep_claim (one BEGIN IMMEDIATE transaction: no two
+ * workers ever hold the same trial), runs it, and records the result with el_sweep_complete and the
+ * claim's token. A claim whose holder is gone returns to pending at the next claim: on this host
+ * when its pid no longer exists (or was reused, or the machine restarted), on another host when its
+ * lease expired (holders renew it with el_sweep_heartbeat). */
+#define EL_SWEEP_DEFAULT_LEASE_S 600.0
+
+typedef struct {
+    const char *id, *name, *file;
+    const char *definition, *definition_hash; /* canonical JSON of the trials' source and its sha256 */
+    const char *method, *metric, *owner;
+    bool maximize;
+    int64_t n_trials;
+} el_reg_sweep;
+
+typedef struct {
+    int64_t idx;
+    const char *config_hash;
+    int64_t seed;
+    bool has_seed;
+    const char *assignment;   /* JSON object of the trial's parameter values (and train.seed) */
+    const char *param_values; /* JSON array of the values, in the sweep's parameter order */
+    /* reuse found at creation: the trial is recorded as done (or reuse_status) with this run */
+    const char *reuse_run, *reuse_status;
+    double reuse_metric;
+    int32_t reuse_epochs;
+} el_trial_init;
+
+/* Records a sweep and its trials (all pending unless reused) in one transaction. */
+int el_sweep_create(el_registry *r, const el_reg_sweep *s, const el_trial_init *trials, int64_t n);
+
+typedef struct {
+    const char *host;   /* NULL: this host */
+    const char *job;    /* scheduler job id (Slurm JOBID_TASKID), NULL locally */
+    int64_t pid, pid_start; /* 0: this process (tests may claim as another process) */
+    double lease_s;     /* 0: EL_SWEEP_DEFAULT_LEASE_S */
+    int32_t max_lost;   /* a trial whose holder died this many times fails (0 = never) */
+} el_claim_params;
+
+typedef struct {
+    int64_t idx;
+    char token[37];
+    char config_hash[65];
+    int64_t seed;
+    bool has_seed;
+    char *assignment, *param_values; /* malloc'd; el_trial_claim_free */
+    int32_t claims;                  /* times claimed, this claim included */
+} el_trial_claim;
+void el_trial_claim_free(el_trial_claim *c);
+
+/* Makes trial `idx` of a sweep whose trials are generated on demand (bayes), inside the claim's
+ * transaction (reads through el_registry_db(r) see it): fills config_hash, seed, has_seed,
+ * assignment and param_values (malloc'd). EL_OK or EL_ERR (the claim fails, nothing changes). */
+typedef int (*el_trial_make_fn)(void *ctx, el_registry *r, int64_t idx, el_trial_claim *out);
+
+/* Releases dead holders' claims, then claims the lowest pending trial; when there is none and
+ * `make` is given, makes trial max(idx)+1 if the sweep has fewer than n_trials. 1 = claimed (out
+ * filled), 0 = nothing left to claim, -1 = error. */
+int el_sweep_claim(el_registry *r, const char *sweep_id, const el_claim_params *p, el_trial_make_fn make,
+                   void *make_ctx, el_trial_claim *out);
+/* Returns the claims of dead holders to pending; count_lost = false when resuming a sweep that
+ * was killed as a whole (those deaths do not count against the trials). Returns how many. */
+int el_sweep_recover(el_registry *r, const char *sweep_id, int32_t max_lost, bool count_lost);
+/* Renews the lease; 1 = the claim is still ours, 0 = lost (the trial was given to another). */
+int el_sweep_heartbeat(el_registry *r, const char *sweep_id, int64_t idx, const char *token, double lease_s);
+/* Gives a claimed trial back (pending; e.g. interrupted by the user); why is kept in its error. */
+int el_sweep_release(el_registry *r, const char *sweep_id, int64_t idx, const char *token, const char *why);
+
+typedef struct {
+    const char *status;  /* done | failed | stopped */
+    const char *run;     /* the run (uuid) that did it, or the reused one; may be NULL (failed) */
+    bool reused;
+    double metric;       /* the sweep's metric; NaN = none */
+    int32_t epochs;
+    const char *error;
+} el_trial_result;
+/* Records a claimed trial's result; 1 = recorded, 0 = the claim was lost (nothing written). */
+int el_sweep_complete(el_registry *r, const char *sweep_id, int64_t idx, const char *token,
+                      const el_trial_result *res);
+
 #endif /* EL_REGISTRY_H */

@@ -1,0 +1,817 @@
+/* sweep_cmd.c: `emolab sweep` (the controller: create or resume a sweep, start the workers, show
+ * progress, --dry-run, --status) and `emolab worker` (one worker process). See sweep.h. */
+#define _GNU_SOURCE
+#include "commands.h"
+#include "run.h"
+#include "sweep.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_JOBS 256
+
+static int32_t usable_cores(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0) return n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int32_t)n : 1;
+}
+
+static void fmt_metric(double v, char out[32]) {
+    if (isfinite(v)) snprintf(out, 32, "%.4f", v);
+    else snprintf(out, 32, "-");
+}
+
+/* ---- usage ----------------------------------------------------------------------------------------- */
+static void sweep_usage(FILE *out) {
+    fprintf(out,
+            "usage: emolab sweep FILE [-j N] [options]\n"
+            "       emolab sweep FILE --resume          continue the latest sweep of FILE\n"
+            "       emolab sweep --sweep-id ID          continue sweep ID (FILE optional)\n"
+            "       emolab sweep [FILE | --sweep-id ID] --status\n"
+            "       emolab sweep FILE --dry-run\n\n"
+            "Runs every trial of a Weights & Biases-style sweep file (method grid | random | bayes,\n"
+            "parameters keyed by dotted spec paths, seeds, run_cap, early_terminate: hyperband) with N\n"
+            "worker processes. Every trial is a registry run tagged with the sweep id. A trial whose\n"
+            "resolved config already has a finished run is reused, not retrained (--rerun trains it).\n"
+            "Trials are claimed atomically in the registry, so a sweep survives anything: after a\n"
+            "crash or kill -9, --resume restarts the interrupted trials and keeps the rest.\n\n"
+            "options:\n"
+            "  -j, --jobs N        worker processes (default 1); each gets cores/N libtorch threads\n"
+            "  --threads T         libtorch threads per worker instead (trials whose spec sets\n"
+            "                      train.threads keep theirs)\n"
+            "  --registry FILE     the registry (default $EMOLAB_REGISTRY or ./registry.db)\n"
+            "  --experiments DIR   run outputs and worker logs (DIR/sweeps/ID/worker-K.log; default\n"
+            "                      $EMOLAB_EXPERIMENTS or ./experiments)\n"
+            "  --data-root DIR     where data paths are relative to (default $EMOLAB_DATA)\n"
+            "  --rerun             train trials even when a run with the same config finished\n"
+            "  --resume            continue the latest sweep of FILE: finished, failed and stopped\n"
+            "                      trials are kept, interrupted ones start again\n"
+            "  --sweep-id ID       continue that sweep (emolab sweep --status lists them)\n"
+            "  --no-checkpoint     do not save the trials' models\n"
+            "  --dry-run           list the trials (and which would be reused); start nothing\n"
+            "  --status            pending / claimed (by whom) / done / failed / stopped trials, best\n"
+            "  --max-retries K     a trial whose worker dies K times is marked failed (default 3)\n"
+            "  --lease SECONDS     claim lease for workers on other hosts (default %.0f)\n\n"
+            "examples:\n"
+            "  emolab sweep configs/sweeps/bow-dropout.yaml -j 2\n"
+            "  emolab sweep configs/sweeps/bow-dropout.yaml --dry-run\n"
+            "  emolab sweep configs/sweeps/bow-dropout.yaml --resume -j 2     # after a crash\n"
+            "  emolab sweep configs/sweeps/bow-random.yaml --status\n"
+            "  sqlite3 registry.db \"select idx, status, metric, run from sweep_trials where sweep_id = 'ID'\"\n\n"
+            "exit codes: 0 every trial has a result (failed trials are listed), 1 trials are left\n"
+            "(see the worker logs; --resume continues), 2 usage or sweep-file error (nothing started),\n"
+            "130 interrupted (Ctrl-C: running trials are recorded as interrupted; --resume continues).\n",
+            EL_SWEEP_DEFAULT_LEASE_S);
+}
+
+static void worker_usage(FILE *out) {
+    fprintf(out,
+            "usage: emolab worker --sweep-id ID [--registry FILE] [options]\n\n"
+            "One sweep worker: claims the next pending trial of sweep ID (atomically), runs it, records\n"
+            "it, and takes the next, until none is left. `emolab sweep -j N` starts N of these; a\n"
+            "scheduler can start more on its own (they share the claims).\n\n"
+            "options:\n"
+            "  --registry FILE     the registry (default $EMOLAB_REGISTRY or ./registry.db)\n"
+            "  --file FILE         the sweep file (default: the path recorded with the sweep)\n"
+            "  --experiments DIR   run outputs (default $EMOLAB_EXPERIMENTS or ./experiments)\n"
+            "  --data-root DIR     where data paths are relative to\n"
+            "  --threads T         libtorch threads (default: all cores)\n"
+            "  --job ID            scheduler job id recorded with the claims\n"
+            "  --rerun             train even when a finished run has the trial's config\n"
+            "  --no-checkpoint     do not save models\n"
+            "  --lease SECONDS     claim lease, renewed by a heartbeat (default %.0f)\n"
+            "  --max-retries K     a trial whose worker died K times fails (default 3)\n\n"
+            "exit codes: 0 nothing left to claim, 1 error, 2 usage, 130 stopped by a signal.\n",
+            EL_SWEEP_DEFAULT_LEASE_S);
+}
+
+/* ---- emolab worker ----------------------------------------------------------------------------------- */
+int cmd_worker(int argc, char **argv) {
+    el_worker_params p = el_worker_default_params();
+    const char *reg_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+        int64_t v;
+        double d;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            worker_usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--sweep-id") && next) {
+            p.sweep_id = argv[++i];
+        } else if (!strcmp(a, "--registry") && next) {
+            reg_path = argv[++i];
+        } else if (!strcmp(a, "--file") && next) {
+            p.file = argv[++i];
+        } else if (!strcmp(a, "--experiments") && next) {
+            p.experiments_dir = argv[++i];
+        } else if (!strcmp(a, "--data-root") && next) {
+            p.data_root = argv[++i];
+        } else if (!strcmp(a, "--job") && next) {
+            p.job = argv[++i];
+        } else if (!strcmp(a, "--threads") && next && el_parse_i64(argv[i + 1], &v) == 0 && v >= 1 && v <= 1024) {
+            p.threads = (int32_t)v;
+            i++;
+        } else if (!strcmp(a, "--lease") && next && el_parse_double(argv[i + 1], &d) == 0 && d > 0) {
+            p.lease_s = d;
+            i++;
+        } else if (!strcmp(a, "--max-retries") && next && el_parse_i64(argv[i + 1], &v) == 0 && v >= 0 && v < 1000) {
+            p.max_lost = (int32_t)v;
+            i++;
+        } else if (!strcmp(a, "--rerun")) {
+            p.rerun = true;
+        } else if (!strcmp(a, "--no-checkpoint")) {
+            p.save_checkpoint = false;
+        } else {
+            fprintf(stderr, "emolab worker: %s %s (emolab worker --help)\n",
+                    a[0] == '-' ? "unknown option or bad value:" : "unexpected argument", a);
+            return 2;
+        }
+    }
+    if (!p.sweep_id) {
+        worker_usage(stderr);
+        return 2;
+    }
+    p.registry = el_registry_default_path(reg_path);
+    static volatile sig_atomic_t stop;
+    el_install_stop_handlers(&stop);
+    p.stop = &stop;
+    int rc = el_sweep_worker(&p);
+    if (rc == 1 || rc == 2) fprintf(stderr, "emolab worker: %s\n", el_last_error());
+    return rc;
+}
+
+/* ---- listing: --dry-run ----------------------------------------------------------------------------- */
+static int dry_run(const el_sweep *s, const char *reg_path, bool rerun) {
+    el_registry *reg = NULL;
+    struct stat sb;
+    if (stat(reg_path, &sb) == 0) {
+        reg = el_registry_open(reg_path, true);
+        if (!reg) fprintf(stderr, "note: not checking for reusable runs: %s\n", el_last_error());
+    }
+    int64_t ns = s->n_seeds > 0 ? s->n_seeds : 1;
+    printf("sweep %s (%s): %s, %lld trial(s)", s->name, s->file, el_sweep_method_name(s->method),
+           (long long)s->n_trials);
+    if (s->method == EL_SWEEP_GRID)
+        printf(" = %lld configuration(s) x %lld seed(s)%s", (long long)s->n_configs, (long long)ns,
+               s->run_cap > 0 && s->run_cap < s->n_configs * ns ? ", capped by run_cap" : "");
+    printf(", metric %s (%s)\n", s->metric_name, s->maximize ? "maximize" : "minimize");
+    if (s->hyperband) {
+        int32_t rungs[EL_HB_MAX_RUNGS];
+        int32_t epochs = 0;
+        el_node *e = el_node_get(s->base, "train.epochs");
+        if (e && e->kind == EL_NODE_SCALAR) epochs = atoi(e->scalar);
+        int32_t n = el_hyperband_rungs(s, epochs > 0 ? epochs : 1000, rungs, EL_HB_MAX_RUNGS);
+        printf("hyperband: eta %g, rungs at epoch", s->hb_eta);
+        for (int32_t i = 0; i < n && i < 8; i++) printf("%s %d", i ? "," : "", (int)rungs[i]);
+        printf("%s: at each rung a trial outside the best 1/eta of those that reached it stops\n", n > 8 ? ", ..." : "");
+    }
+    int64_t shown = s->n_trials;
+    if (s->method == EL_SWEEP_BAYES && shown > EL_SWEEP_BAYES_STARTUP * ns) shown = EL_SWEEP_BAYES_STARTUP * ns;
+    printf("%-6s %-6s %-12s %-22s %s\n", "trial", "seed", "config", reg ? "reuse" : "", "parameters");
+    int64_t reusable = 0;
+    int rc = EL_OK;
+    for (int64_t i = 0; i < shown; i++) {
+        el_node *values[EL_SWEEP_MAX_PARAMS] = {0};
+        el_spec spec;
+        if (el_sweep_trial_values(s, i, values) || el_sweep_trial_spec(s, i, values, &spec)) {
+            el_sweep_values_free(s, values);
+            fprintf(stderr, "emolab sweep: %s\n", el_last_error());
+            rc = EL_ERR;
+            break;
+        }
+        char *asg = el_sweep_assignment_json(s, values, el_sweep_trial_seed(s, i));
+        char reuse[40] = "";
+        if (reg && !rerun) {
+            char uuid[37], st[16];
+            if (el_sweep_find_reusable(reg, spec.config_hash, s->hyperband, uuid, st) == 1) {
+                snprintf(reuse, sizeof reuse, "%.8s (%s)", uuid, st);
+                reusable++;
+            }
+        }
+        printf("%-6lld %-6lld %-12.12s %-22s %s\n", (long long)i, (long long)spec.train.seed, spec.config_hash,
+               reg ? (reuse[0] ? reuse : "-") : "", asg);
+        free(asg);
+        el_spec_free(&spec);
+        el_sweep_values_free(s, values);
+    }
+    if (shown < s->n_trials)
+        printf("... trials %lld..%lld are suggested by the TPE model from the results so far\n", (long long)shown,
+               (long long)s->n_trials - 1);
+    if (reg) printf("%lld of these would be reused%s\n", (long long)reusable, rerun ? " (not with --rerun)" : "");
+    el_registry_close(reg);
+    return rc == EL_OK ? 0 : 2;
+}
+
+/* ---- --status ----------------------------------------------------------------------------------------- */
+static void print_counts_line(FILE *out, const el_sweep_counts *c) {
+    int64_t left = c->n_trials - c->done - c->failed - c->stopped;
+    fprintf(out, "%lld/%lld done (%lld reused), %lld running, %lld failed, %lld stopped, %lld left",
+            (long long)c->done, (long long)c->n_trials, (long long)c->reused, (long long)c->claimed,
+            (long long)c->failed, (long long)c->stopped, (long long)(left - c->claimed > 0 ? left - c->claimed : 0));
+}
+
+static int list_sweeps(el_registry *reg) {
+    sqlite3 *db = el_registry_db(reg);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT id, file, created, n_trials, method,"
+                               " (SELECT count(*) FROM sweep_trials t WHERE t.sweep_id = s.id AND t.status = 'done'),"
+                               " (SELECT count(*) FROM sweep_trials t WHERE t.sweep_id = s.id AND t.status IN ('failed', 'stopped')),"
+                               " (SELECT count(*) FROM sweep_trials t WHERE t.sweep_id = s.id AND t.status = 'claimed')"
+                               " FROM sweeps s ORDER BY created", -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "emolab sweep: %s\n", sqlite3_errmsg(db));
+        return 1;
+    }
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (!n++) printf("%-44s %-7s %-24s %s\n", "sweep", "method", "created", "trials (done, failed or stopped, running)");
+        printf("%-44s %-7s %-24s %lld (%lld, %lld, %lld)  %s\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 4),
+               sqlite3_column_text(st, 2), (long long)sqlite3_column_int64(st, 3),
+               (long long)sqlite3_column_int64(st, 5), (long long)sqlite3_column_int64(st, 6),
+               (long long)sqlite3_column_int64(st, 7), sqlite3_column_text(st, 1));
+    }
+    sqlite3_finalize(st);
+    if (!n) printf("no sweeps in %s\n", el_registry_path(reg));
+    return 0;
+}
+
+static int show_status(el_registry *reg, const char *id) {
+    el_sweep_row row;
+    int f = el_sweep_row_get(reg, id, &row);
+    if (f != 1) {
+        fprintf(stderr, "emolab sweep: %s\n",
+                f == 0 ? "no such sweep (emolab sweep --status without arguments lists them)" : el_last_error());
+        return f == 0 ? 2 : 1;
+    }
+    el_sweep_counts c;
+    if (el_sweep_counts_get(reg, id, row.metric, row.maximize, &c)) {
+        fprintf(stderr, "emolab sweep: %s\n", el_last_error());
+        el_sweep_row_free(&row);
+        return 1;
+    }
+    printf("sweep %s\n  file %s\n  %s, %lld trials, metric %s (%s), created %s on %s\n  ", row.id, row.file,
+           row.method, (long long)row.n_trials, row.metric, row.maximize ? "maximize" : "minimize", row.created,
+           row.host);
+    print_counts_line(stdout, &c);
+    printf("\n  pending %lld, claimed %lld, done %lld, failed %lld, stopped %lld%s\n", (long long)c.pending,
+           (long long)c.claimed, (long long)c.done, (long long)c.failed, (long long)c.stopped,
+           c.rows < c.n_trials ? " (bayes: the other trials are made when claimed)" : "");
+    char m[32];
+    fmt_metric(c.best, m);
+    if (c.best_idx >= 0) printf("  best %s %s: trial %lld, run %s\n", row.metric, m, (long long)c.best_idx, c.best_run);
+    sqlite3 *db = el_registry_db(reg);
+    sqlite3_stmt *st;
+    const char *sql = "SELECT idx, status, claim_host, claim_pid, claim_job, claimed_at, lease_expires, run, metric,"
+                      " epochs, error, reused FROM sweep_trials WHERE sweep_id = ? AND status IN ('claimed', 'failed', 'stopped')"
+                      " ORDER BY status, idx";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+        const char *last = "";
+        char lastbuf[16] = "";
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *status = (const char *)sqlite3_column_text(st, 1);
+            if (strcmp(status, last)) {
+                printf("%s:\n", status);
+                snprintf(lastbuf, sizeof lastbuf, "%s", status);
+                last = lastbuf;
+            }
+            long long idx = sqlite3_column_int64(st, 0);
+            if (!strcmp(status, "claimed")) {
+                double left = sqlite3_column_double(st, 6) - (double)ts.tv_sec;
+                printf("  trial %-5lld by %s pid %lld%s%s since %s (lease %.0fs left)\n", idx, sqlite3_column_text(st, 2),
+                       (long long)sqlite3_column_int64(st, 3), sqlite3_column_type(st, 4) != SQLITE_NULL ? " job " : "",
+                       sqlite3_column_type(st, 4) != SQLITE_NULL ? (const char *)sqlite3_column_text(st, 4) : "",
+                       sqlite3_column_text(st, 5), left);
+            } else {
+                const char *err = (const char *)sqlite3_column_text(st, 10);
+                const char *run = (const char *)sqlite3_column_text(st, 7);
+                printf("  trial %-5lld run %.8s%s epochs %d: %s\n", idx, run ? run : "-",
+                       sqlite3_column_int(st, 11) ? " (reused)" : "", sqlite3_column_int(st, 9), err ? err : "");
+            }
+        }
+        sqlite3_finalize(st);
+    }
+    el_sweep_row_free(&row);
+    return 0;
+}
+
+/* ---- the controller -------------------------------------------------------------------------------- */
+typedef struct {
+    pid_t pid;
+    int32_t k;
+} worker_slot;
+
+typedef struct {
+    char exe[PATH_MAX];
+    const char *reg_path, *sweep_id, *file, *exp_dir, *data_root, *log_dir;
+    int32_t threads, max_lost;
+    double lease_s;
+    bool rerun, save_checkpoint;
+} spawn_info;
+
+static pid_t spawn_worker(const spawn_info *si, int32_t k) {
+    char threads[16], lease[32], retries[16];
+    snprintf(threads, sizeof threads, "%d", (int)si->threads);
+    snprintf(lease, sizeof lease, "%g", si->lease_s);
+    snprintf(retries, sizeof retries, "%d", (int)si->max_lost);
+    const char *argv[32];
+    int n = 0;
+    argv[n++] = "emolab";
+    argv[n++] = "worker";
+    argv[n++] = "--sweep-id";
+    argv[n++] = si->sweep_id;
+    argv[n++] = "--registry";
+    argv[n++] = si->reg_path;
+    argv[n++] = "--file";
+    argv[n++] = si->file;
+    argv[n++] = "--threads";
+    argv[n++] = threads;
+    argv[n++] = "--lease";
+    argv[n++] = lease;
+    argv[n++] = "--max-retries";
+    argv[n++] = retries;
+    if (si->exp_dir) {
+        argv[n++] = "--experiments";
+        argv[n++] = si->exp_dir;
+    }
+    if (si->data_root) {
+        argv[n++] = "--data-root";
+        argv[n++] = si->data_root;
+    }
+    if (si->rerun) argv[n++] = "--rerun";
+    if (!si->save_checkpoint) argv[n++] = "--no-checkpoint";
+    argv[n] = NULL;
+    char *log = el_printf("%s/worker-%d.log", si->log_dir, (int)k);
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* the worker stops (as interrupted, its trial back in the queue) when the controller dies */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent) _exit(1);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (null >= 0) dup2(null, 0);
+        setenv("EMOLAB_PROGRESS", "0", 1);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        execv(si->exe, (char *const *)argv);
+        fprintf(stderr, "emolab sweep: cannot start a worker: %s: %s\n", si->exe, strerror(errno));
+        _exit(127);
+    }
+    if (pid < 0) fprintf(stderr, "emolab sweep: cannot start a worker: fork: %s\n", strerror(errno));
+    free(log);
+    return pid;
+}
+
+typedef struct {
+    bool tty, quiet, drawn;
+    double t0, last_draw, last_log;
+    int64_t final0, reused0;
+    char last_line[512];
+} progress;
+
+static void progress_draw(progress *pr, const el_sweep_row *row, const el_sweep_counts *c, bool final) {
+    if (pr->quiet && !final) return;
+    double now = el_now();
+    int64_t fin = c->done + c->failed + c->stopped;
+    int64_t trained = (fin - c->reused) - (pr->final0 - pr->reused0);
+    int64_t left = c->n_trials - fin;
+    char el[32], eta[32] = "?", best[160] = "none yet", m[32];
+    el_format_duration(now - pr->t0, el);
+    if (left <= 0) snprintf(eta, sizeof eta, "0s");
+    else if (trained > 0) el_format_duration((now - pr->t0) / (double)trained * (double)left, eta);
+    if (c->best_idx >= 0) {
+        fmt_metric(c->best, m);
+        snprintf(best, sizeof best, "%s (trial %lld)", m, (long long)c->best_idx);
+    }
+    char line[512];
+    snprintf(line, sizeof line,
+             "sweep %s: %lld/%lld done (%lld reused), %lld running, %lld failed, %lld stopped | best %s %s | %s, ETA %s",
+             row->name, (long long)c->done, (long long)c->n_trials, (long long)c->reused, (long long)c->claimed,
+             (long long)c->failed, (long long)c->stopped, row->metric, best, el, eta);
+    if (pr->tty && !final) {
+        if (now - pr->last_draw < 0.2) return;
+        fprintf(stderr, "\r\033[K%s", line);
+        pr->drawn = true;
+        pr->last_draw = now;
+        return;
+    }
+    if (pr->tty && pr->drawn) fprintf(stderr, "\r\033[K");
+    /* log lines: when the counts change (at most every 2 s), or every 30 s, and at the end */
+    char key[512];
+    snprintf(key, sizeof key, "%lld %lld %lld %lld %lld", (long long)c->done, (long long)c->claimed,
+             (long long)c->failed, (long long)c->stopped, (long long)c->best_idx);
+    bool changed = strcmp(key, pr->last_line) != 0;
+    if (final || (changed && now - pr->last_log >= 2.0) || now - pr->last_log >= 30.0) {
+        char ts[32];
+        time_t t = time(NULL);
+        struct tm tm;
+        localtime_r(&t, &tm);
+        strftime(ts, sizeof ts, "%H:%M:%S", &tm);
+        fprintf(stderr, "[%s] %s\n", ts, line);
+        snprintf(pr->last_line, sizeof pr->last_line, "%s", key);
+        pr->last_log = now;
+    }
+}
+
+static void print_failures(el_registry *reg, const char *id) {
+    sqlite3 *db = el_registry_db(reg);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT idx, error FROM sweep_trials WHERE sweep_id = ? AND status = 'failed' ORDER BY idx",
+                           -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n < 10) fprintf(stderr, "  failed: trial %lld: %s\n", (long long)sqlite3_column_int64(st, 0),
+                            sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "");
+        n++;
+    }
+    if (n > 10) fprintf(stderr, "  ... and %d more (emolab sweep --status --sweep-id %s)\n", n - 10, id);
+    sqlite3_finalize(st);
+}
+
+static void sleep_s(double s) {
+    struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+    nanosleep(&ts, NULL); /* a signal (SIGCHLD, SIGINT) ends it early: fine */
+}
+
+static void on_sigchld(int sig) { (void)sig; }
+
+static int run_controller(el_registry *reg, const el_sweep_row *row, spawn_info *si, int32_t jobs,
+                          volatile sig_atomic_t *stop) {
+    worker_slot *slots = xcalloc((size_t)jobs, sizeof *slots);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigchld;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, NULL);
+
+    progress pr = {.t0 = el_now()};
+    const char *pe = getenv("EMOLAB_PROGRESS");
+    pr.tty = isatty(fileno(stderr)) || el_streq(pe, "1");
+    pr.quiet = el_streq(pe, "0");
+    el_sweep_counts c;
+    if (el_sweep_counts_get(reg, row->id, row->metric, row->maximize, &c)) {
+        free(slots);
+        return -1;
+    }
+    pr.final0 = c.done + c.failed + c.stopped;
+    pr.reused0 = c.reused;
+    if (c.pending == 0 && c.claimed == 0 && c.rows >= c.n_trials) { /* everything reused or done */
+        progress_draw(&pr, row, &c, true);
+        free(slots);
+        goto summary;
+    }
+    int32_t next_k = 0, respawns = 0, rounds = 0;
+    int32_t max_respawns = 2 * jobs + 2;
+    bool forwarded = false;
+    int64_t fin_at_round = -1;
+    for (int32_t i = 0; i < jobs; i++) {
+        slots[i].k = next_k++;
+        slots[i].pid = spawn_worker(si, slots[i].k);
+    }
+    for (;;) {
+        int status;
+        pid_t pid;
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+            for (int32_t i = 0; i < jobs; i++) {
+                if (slots[i].pid != pid) continue;
+                slots[i].pid = 0;
+                bool clean = WIFEXITED(status) && (WEXITSTATUS(status) == 0 || WEXITSTATUS(status) == 130);
+                if (clean) break;
+                char how[64];
+                if (WIFSIGNALED(status)) snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(status));
+                else snprintf(how, sizeof how, "exited with status %d", WEXITSTATUS(status));
+                if (pr.tty && pr.drawn) fprintf(stderr, "\r\033[K");
+                fprintf(stderr, "emolab sweep: worker %d (pid %d) %s: see %s/worker-%d.log\n", (int)slots[i].k, (int)pid,
+                        how, si->log_dir, (int)slots[i].k);
+                if (!*stop && respawns < max_respawns) { /* its trial returns to the queue at the next claim */
+                    respawns++;
+                    slots[i].k = next_k++;
+                    slots[i].pid = spawn_worker(si, slots[i].k);
+                }
+                break;
+            }
+        }
+        if (*stop && !forwarded) {
+            for (int32_t i = 0; i < jobs; i++)
+                if (slots[i].pid > 0) kill(slots[i].pid, SIGTERM);
+            forwarded = true;
+        }
+        int32_t alive = 0;
+        for (int32_t i = 0; i < jobs; i++) alive += slots[i].pid > 0;
+        if (el_sweep_counts_get(reg, row->id, row->metric, row->maximize, &c) == EL_OK) progress_draw(&pr, row, &c, false);
+        if (alive == 0) {
+            if (*stop) break;
+            /* every worker is gone: trials given back by workers that died meanwhile start again */
+            el_sweep_recover(reg, row->id, si->max_lost, true);
+            if (el_sweep_counts_get(reg, row->id, row->metric, row->maximize, &c)) break;
+            int64_t fin = c.done + c.failed + c.stopped;
+            int64_t left = c.n_trials - fin - c.claimed;
+            if (left <= 0 || rounds >= 3 || fin == fin_at_round) break;
+            fin_at_round = fin;
+            rounds++;
+            for (int32_t i = 0; i < jobs; i++) {
+                slots[i].k = next_k++;
+                slots[i].pid = spawn_worker(si, slots[i].k);
+            }
+            continue;
+        }
+        sleep_s(0.1);
+    }
+    el_sweep_counts_get(reg, row->id, row->metric, row->maximize, &c);
+    progress_draw(&pr, row, &c, true);
+    free(slots);
+summary:
+    signal(SIGCHLD, SIG_DFL);
+    int64_t left = c.n_trials - c.done - c.failed - c.stopped;
+    if (c.failed > 0) print_failures(reg, row->id);
+    if (*stop) {
+        fprintf(stderr, "emolab sweep: interrupted; %lld trial(s) left: emolab sweep %s --resume (or --sweep-id %s)\n",
+                (long long)left, row->file, row->id);
+        return 130;
+    }
+    if (left > 0) {
+        fprintf(stderr, "emolab sweep: %lld trial(s) left undone (workers failed: see %s); emolab sweep --sweep-id %s "
+                        "continues\n", (long long)left, si->log_dir, row->id);
+        return 1;
+    }
+    char m[32];
+    fmt_metric(c.best, m);
+    printf("sweep %s: %lld trials: %lld done (%lld reused), %lld failed, %lld stopped; best %s %s (trial %lld, run %s)\n",
+           row->id, (long long)c.n_trials, (long long)c.done, (long long)c.reused, (long long)c.failed,
+           (long long)c.stopped, row->metric, m, (long long)c.best_idx, c.best_run[0] ? c.best_run : "-");
+    return 0;
+}
+
+int cmd_sweep(int argc, char **argv) {
+    const char *file = NULL, *reg_opt = NULL, *exp_dir = NULL, *data_root = NULL, *sweep_id = NULL;
+    int32_t jobs = 1, threads = 0, max_lost = 3;
+    double lease_s = EL_SWEEP_DEFAULT_LEASE_S;
+    bool rerun = false, resume = false, dry = false, status = false, save = true;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+        int64_t v;
+        double d;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            sweep_usage(stdout);
+            return 0;
+        } else if ((!strcmp(a, "-j") || !strcmp(a, "--jobs")) && next) {
+            if (el_parse_i64(argv[++i], &v) != 0 || v < 1 || v > MAX_JOBS) {
+                fprintf(stderr, "emolab sweep: %s wants a number of workers from 1 to %d, got '%s'\n", a, MAX_JOBS, argv[i]);
+                return 2;
+            }
+            jobs = (int32_t)v;
+        } else if (!strncmp(a, "-j", 2) && a[2] && el_parse_i64(a + 2, &v) == 0 && v >= 1 && v <= MAX_JOBS) {
+            jobs = (int32_t)v;
+        } else if (!strcmp(a, "--threads") && next) {
+            if (el_parse_i64(argv[++i], &v) != 0 || v < 1 || v > 1024) {
+                fprintf(stderr, "emolab sweep: --threads wants a number from 1 to 1024\n");
+                return 2;
+            }
+            threads = (int32_t)v;
+        } else if (!strcmp(a, "--max-retries") && next) {
+            if (el_parse_i64(argv[++i], &v) != 0 || v < 0 || v > 999) {
+                fprintf(stderr, "emolab sweep: --max-retries wants a number from 0 (never give up) to 999\n");
+                return 2;
+            }
+            max_lost = (int32_t)v;
+        } else if (!strcmp(a, "--lease") && next) {
+            if (el_parse_double(argv[++i], &d) != 0 || d <= 0) {
+                fprintf(stderr, "emolab sweep: --lease wants seconds > 0\n");
+                return 2;
+            }
+            lease_s = d;
+        } else if (!strcmp(a, "--registry") && next) {
+            reg_opt = argv[++i];
+        } else if (!strcmp(a, "--experiments") && next) {
+            exp_dir = argv[++i];
+        } else if (!strcmp(a, "--data-root") && next) {
+            data_root = argv[++i];
+        } else if (!strcmp(a, "--sweep-id") && next) {
+            sweep_id = argv[++i];
+        } else if (!strcmp(a, "--rerun")) {
+            rerun = true;
+        } else if (!strcmp(a, "--resume")) {
+            resume = true;
+        } else if (!strcmp(a, "--dry-run")) {
+            dry = true;
+        } else if (!strcmp(a, "--status")) {
+            status = true;
+        } else if (!strcmp(a, "--no-checkpoint")) {
+            save = false;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "emolab sweep: unknown option or missing value: %s (emolab sweep --help)\n", a);
+            return 2;
+        } else if (!file) {
+            file = a;
+        } else {
+            fprintf(stderr, "emolab sweep: one sweep file at a time (got %s and %s)\n", file, a);
+            return 2;
+        }
+    }
+    const char *reg_path = el_registry_default_path(reg_opt);
+    if (status && !file) {
+        el_registry *reg = el_registry_open(reg_path, true);
+        if (!reg) {
+            fprintf(stderr, "emolab sweep: %s\n", el_last_error());
+            return 1;
+        }
+        int rc = sweep_id ? show_status(reg, sweep_id) : list_sweeps(reg);
+        el_registry_close(reg);
+        return rc;
+    }
+    if (!file && !sweep_id) {
+        sweep_usage(stderr);
+        return 2;
+    }
+    if (resume && sweep_id) {
+        fprintf(stderr, "emolab sweep: give --resume (the latest sweep of FILE) or --sweep-id ID, not both\n");
+        return 2;
+    }
+    if (dry && !file) {
+        fprintf(stderr, "emolab sweep: --dry-run needs the sweep file\n");
+        return 2;
+    }
+
+    /* the sweep file, validated before anything starts */
+    el_registry *reg = NULL;
+    el_sweep_row row = {0};
+    char id[EL_SWEEP_ID_MAX] = "";
+    if (!file) { /* --sweep-id alone: the file recorded with the sweep */
+        reg = el_registry_open(reg_path, false);
+        if (!reg) {
+            fprintf(stderr, "emolab sweep: %s\n", el_last_error());
+            return 1;
+        }
+        int f = el_sweep_row_get(reg, sweep_id, &row);
+        if (f != 1) {
+            fprintf(stderr, "emolab sweep: %s\n", f == 0 ? "no such sweep (emolab sweep --status lists them)"
+                                                         : el_last_error());
+            el_registry_close(reg);
+            return f == 0 ? 2 : 1;
+        }
+        file = row.file;
+    }
+    el_sweep s;
+    if (el_sweep_load(file, &s) != EL_OK) {
+        fprintf(stderr, "emolab sweep: %s\n", el_last_error());
+        if (!row.id) fprintf(stderr, "emolab sweep: nothing was started\n");
+        el_sweep_row_free(&row);
+        el_registry_close(reg);
+        return 2;
+    }
+    if (dry) {
+        int rc = dry_run(&s, reg_path, rerun);
+        el_sweep_free(&s);
+        return rc;
+    }
+    char def_hash[65];
+    free(el_sweep_definition(&s, def_hash));
+    if (!reg) {
+        reg = status ? el_registry_open(reg_path, true) : el_registry_open(reg_path, false);
+        if (!reg) {
+            fprintf(stderr, "emolab sweep: %s\n", el_last_error());
+            el_sweep_free(&s);
+            return 1;
+        }
+    }
+    int code = 0;
+    if (status) {
+        int f = sweep_id ? 1 : el_sweep_find_latest(reg, def_hash, id);
+        if (f == 1) code = show_status(reg, sweep_id ? sweep_id : id);
+        else if (f == 0) printf("no sweep of %s in %s yet\n", file, reg_path);
+        else code = 1;
+        goto done;
+    }
+    if (sweep_id || resume) {
+        if (!row.id) {
+            int f = sweep_id ? el_sweep_row_get(reg, sweep_id, &row) : el_sweep_find_latest(reg, def_hash, id);
+            if (f == 1 && !sweep_id) f = el_sweep_row_get(reg, id, &row);
+            if (f != 1) {
+                if (f == 0 && sweep_id)
+                    fprintf(stderr, "emolab sweep: no sweep %s in %s (emolab sweep --status lists them)\n", sweep_id, reg_path);
+                else if (f == 0)
+                    fprintf(stderr, "emolab sweep: no sweep of %s in %s to resume (this file, as it is now, never ran "
+                                    "there; emolab sweep --status lists the sweeps): run it without --resume to start it\n",
+                            file, reg_path);
+                else
+                    fprintf(stderr, "emolab sweep: %s\n", el_last_error());
+                code = f == 0 ? 2 : 1;
+                goto done;
+            }
+        }
+        if (strcmp(row.definition_hash, def_hash) != 0) {
+            fprintf(stderr, "emolab sweep: %s does not define sweep %s any more (the file or its base spec changed "
+                            "since the sweep started): restore them, or start a new sweep without --resume/--sweep-id\n",
+                    file, row.id);
+            code = 2;
+            goto done;
+        }
+        int freed = el_sweep_recover(reg, row.id, max_lost, false);
+        if (freed < 0) {
+            fprintf(stderr, "emolab sweep: %s\n", el_last_error());
+            code = 1;
+            goto done;
+        }
+        fprintf(stderr, "resuming sweep %s%s", row.id, freed ? "" : "\n");
+        if (freed) fprintf(stderr, ": %d interrupted trial(s) start again\n", freed);
+    } else {
+        char prev[EL_SWEEP_ID_MAX];
+        if (el_sweep_find_latest(reg, def_hash, prev) == 1) {
+            el_sweep_counts pc;
+            el_sweep_row pr;
+            if (el_sweep_row_get(reg, prev, &pr) == 1) {
+                if (el_sweep_counts_get(reg, prev, pr.metric, pr.maximize, &pc) == EL_OK &&
+                    pc.done + pc.failed + pc.stopped < pc.n_trials)
+                    fprintf(stderr, "note: sweep %s of this file is unfinished; --resume continues it (this starts a new "
+                                    "sweep that reuses its finished runs)\n", prev);
+                el_sweep_row_free(&pr);
+            }
+        }
+        char *abs = realpath(file, NULL);
+        const el_node *owner = el_node_get(s.base, "owner");
+        int64_t n_reused = 0;
+        if (el_sweep_create_new(reg, &s, abs ? abs : file, rerun,
+                                owner && owner->kind == EL_NODE_SCALAR ? owner->scalar : NULL, id, &n_reused)) {
+            fprintf(stderr, "emolab sweep: %s\n", el_last_error());
+            free(abs);
+            code = 1;
+            goto done;
+        }
+        free(abs);
+        if (el_sweep_row_get(reg, id, &row) != 1) {
+            fprintf(stderr, "emolab sweep: %s\n", el_last_error());
+            code = 1;
+            goto done;
+        }
+        fprintf(stderr, "sweep %s: %lld trial(s)%s", id, (long long)s.n_trials, n_reused ? "" : "\n");
+        if (n_reused) fprintf(stderr, ", %lld reused from earlier runs with the same config%s\n", (long long)n_reused,
+                              s.method == EL_SWEEP_BAYES ? "" : "");
+    }
+    {
+        spawn_info si = {.reg_path = reg_path, .sweep_id = row.id, .file = row.file, .exp_dir = exp_dir,
+                         .data_root = data_root, .max_lost = max_lost, .lease_s = lease_s, .rerun = rerun,
+                         .save_checkpoint = save};
+        ssize_t n = readlink("/proc/self/exe", si.exe, sizeof si.exe - 1);
+        if (n <= 0) {
+            fprintf(stderr, "emolab sweep: cannot find this program (/proc/self/exe): %s\n", strerror(errno));
+            code = 1;
+            goto done;
+        }
+        si.exe[n] = 0;
+        int32_t cores = usable_cores();
+        si.threads = threads > 0 ? threads : (cores / jobs > 0 ? cores / jobs : 1);
+        const char *exp = exp_dir ? exp_dir : el_env("EMOLAB_EXPERIMENTS", "experiments");
+        char *sub = el_printf("sweeps/%s", row.id);
+        char *log_dir = el_path_join(exp, sub);
+        free(sub);
+        if (el_mkdirs(log_dir, 0755) != 0) {
+            fprintf(stderr, "emolab sweep: cannot create the log directory %s: %s\n", log_dir, el_last_error());
+            free(log_dir);
+            code = 1;
+            goto done;
+        }
+        si.log_dir = log_dir;
+        fprintf(stderr, "%d worker(s), %d libtorch thread(s) each (%d core(s)); logs in %s/\n", (int)jobs,
+                (int)si.threads, (int)cores, log_dir);
+        static volatile sig_atomic_t stop;
+        el_install_stop_handlers(&stop);
+        code = run_controller(reg, &row, &si, jobs, &stop);
+        if (code < 0) {
+            fprintf(stderr, "emolab sweep: %s\n", el_last_error());
+            code = 1;
+        }
+        free(log_dir);
+    }
+done:
+    el_sweep_row_free(&row);
+    el_sweep_free(&s);
+    el_registry_close(reg);
+    return code;
+}

@@ -249,6 +249,7 @@ int el_sweep_counts_get(el_registry *r, const char *sweep_id, const char *metric
     memset(c, 0, sizeof *c);
     c->best_idx = -1;
     c->best = NAN;
+    if (!r) return el_err("el_sweep_counts_get: no registry");
     sqlite3 *db = el_registry_db(r);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "SELECT (SELECT n_trials FROM sweeps WHERE id = ?1), status, count(*), sum(reused)"
@@ -421,6 +422,8 @@ typedef struct {
     int32_t rungs[EL_HB_MAX_RUNGS], n_rungs;
     char run_uuid[37];
     char reason[512];
+    /* where a worker's time goes (seconds, summed over trials): printed when it ends */
+    double t_claim, t_build, t_run, t_record;
 } worker_ctx;
 
 /* This process's running run of the sweep (el_run_spec does not tell the callback its uuid). */
@@ -576,6 +579,7 @@ static int complete(worker_ctx *w, const el_trial_claim *c, const el_trial_resul
 static trial_outcome run_trial(worker_ctx *w, heartbeat *hb, const el_trial_claim *c) {
     const el_sweep *s = w->s;
     const el_worker_params *p = w->p;
+    double tb = el_now();
     char t0s[32];
     log_time(t0s);
     fprintf(stderr, "[%s] trial %lld (claim %d): %s\n", t0s, (long long)c->idx, (int)c->claims,
@@ -621,6 +625,7 @@ static trial_outcome run_trial(worker_ctx *w, heartbeat *hb, const el_trial_clai
             return complete(w, c, &tr) ? TRIAL_ERROR : TRIAL_NEXT;
         }
     }
+    w->t_build += el_now() - tb;
     if (spec.train.threads == 0 && p->threads > 0) spec.train.threads = p->threads;
     if (p->data_root) {
         free(spec.data.root);
@@ -642,7 +647,8 @@ static trial_outcome run_trial(worker_ctx *w, heartbeat *hb, const el_trial_clai
     heartbeat_set(hb, true, c->idx, c->token);
     double t0 = el_now();
     el_run_spec(w->reg, &spec, &rp, uuid, &res);
-    double secs = el_now() - t0;
+    double secs = el_now() - t0, tr0 = el_now();
+    w->t_run += secs;
     heartbeat_set(hb, false, -1, NULL);
     el_spec_free(&spec);
     if (!uuid[0]) { /* the registry refused the run: nothing was trained */
@@ -679,13 +685,16 @@ static trial_outcome run_trial(worker_ctx *w, heartbeat *hb, const el_trial_clai
         tr.status = "failed";
         tr.error = res.error[0] ? res.error : "failed (see the worker log)";
     }
-    fprintf(stderr, "[%s] trial %lld: run %s %s%s%s, %s %.4f, %d epoch(s), %.2fs\n", tend, (long long)c->idx, uuid,
+    fprintf(stderr, "[%s] trial %lld: run %s %s%s%s, %s %.4f, %d epoch(s), run %.1f ms\n", tend, (long long)c->idx, uuid,
             status, tr.error ? ": " : "", tr.error ? tr.error : "", s->metric_name, tr.metric, (int)res.epochs_run,
-            secs);
-    return complete(w, c, &tr) ? TRIAL_ERROR : TRIAL_NEXT;
+            secs * 1e3);
+    int e = complete(w, c, &tr);
+    w->t_record += el_now() - tr0;
+    return e ? TRIAL_ERROR : TRIAL_NEXT;
 }
 
 int el_sweep_worker(const el_worker_params *p) {
+    double t_start = el_now();
     if (!p->registry || !p->sweep_id) {
         el_err("emolab worker: --registry and --sweep-id are required");
         return 2;
@@ -735,7 +744,9 @@ int el_sweep_worker(const el_worker_params *p) {
             break;
         }
         el_trial_claim c;
+        double tc = el_now();
         int got = el_sweep_claim(reg, p->sweep_id, &cp, s.method == EL_SWEEP_BAYES ? make_bayes_trial : NULL, &w, &c);
+        w.t_claim += el_now() - tc;
         if (got < 0) {
             out = 1;
             break;
@@ -756,6 +767,11 @@ int el_sweep_worker(const el_worker_params *p) {
     if (out == 1) fprintf(stderr, "worker: %s\n", el_last_error());
     fprintf(stderr, "worker pid %d: %d trial(s) taken, %s\n", (int)getpid(), n_run,
             out == 0 ? "nothing left to claim" : out == 130 ? "stopped by a signal" : "stopped by an error");
+    if (n_run > 0)
+        fprintf(stderr, "worker pid %d: per trial: claim %.1f ms, build + reuse check %.1f ms, run %.1f ms, "
+                        "record %.1f ms; %.2fs since the worker started\n",
+                (int)getpid(), 1e3 * w.t_claim / n_run, 1e3 * w.t_build / n_run, 1e3 * w.t_run / n_run,
+                1e3 * w.t_record / n_run, el_now() - t_start);
     if (hb.started) {
         pthread_mutex_lock(&hb.mu);
         hb.quit = true;

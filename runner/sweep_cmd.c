@@ -328,7 +328,13 @@ typedef struct {
     bool rerun, save_checkpoint;
 } spawn_info;
 
-static pid_t spawn_worker(const spawn_info *si, int32_t k) {
+static volatile sig_atomic_t g_worker_stop;
+
+/* Starts worker k: a fork of this process that runs el_sweep_worker (libtorch is already loaded,
+ * nothing of it initialised: no second load), or with EMOLAB_SWEEP_EXEC=1 a fresh `emolab worker`.
+ * The controller's registry connection is closed across the fork (SQLite connections must never
+ * cross a fork) and reopened. */
+static pid_t spawn_worker(const spawn_info *si, int32_t k, el_registry **regp) {
     char threads[16], lease[32], retries[16];
     snprintf(threads, sizeof threads, "%d", (int)si->threads);
     snprintf(lease, sizeof lease, "%g", si->lease_s);
@@ -362,7 +368,10 @@ static pid_t spawn_worker(const spawn_info *si, int32_t k) {
     argv[n] = NULL;
     char *log = el_printf("%s/worker-%d.log", si->log_dir, (int)k);
     pid_t parent = getpid();
+    bool use_exec = el_streq(getenv("EMOLAB_SWEEP_EXEC"), "1");
     fflush(NULL);
+    el_registry_close(*regp);
+    *regp = NULL;
     pid_t pid = fork();
     if (pid == 0) {
         /* the worker stops (as interrupted, its trial back in the queue) when the controller dies */
@@ -376,6 +385,27 @@ static pid_t spawn_worker(const spawn_info *si, int32_t k) {
         int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null >= 0) dup2(null, 0);
         setenv("EMOLAB_PROGRESS", "0", 1);
+        signal(SIGCHLD, SIG_DFL);
+        if (!use_exec) {
+            g_worker_stop = 0;
+            el_install_stop_handlers(&g_worker_stop);
+            el_worker_params wp = el_worker_default_params();
+            wp.registry = si->reg_path;
+            wp.sweep_id = si->sweep_id;
+            wp.file = si->file;
+            wp.experiments_dir = si->exp_dir;
+            wp.data_root = si->data_root;
+            wp.threads = si->threads;
+            wp.rerun = si->rerun;
+            wp.save_checkpoint = si->save_checkpoint;
+            wp.lease_s = si->lease_s;
+            wp.max_lost = si->max_lost;
+            wp.stop = &g_worker_stop;
+            int rc = el_sweep_worker(&wp);
+            if (rc == 1 || rc == 2) fprintf(stderr, "emolab worker: %s\n", el_last_error());
+            fflush(NULL);
+            _exit(rc);
+        }
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         execv(si->exe, (char *const *)argv);
@@ -384,6 +414,8 @@ static pid_t spawn_worker(const spawn_info *si, int32_t k) {
     }
     if (pid < 0) fprintf(stderr, "emolab sweep: cannot start a worker: fork: %s\n", strerror(errno));
     free(log);
+    *regp = el_registry_open(si->reg_path, false);
+    if (!*regp) fprintf(stderr, "emolab sweep: warning: reopening the registry: %s\n", el_last_error());
     return pid;
 }
 
@@ -462,7 +494,7 @@ static void sleep_s(double s) {
 
 static void on_sigchld(int sig) { (void)sig; }
 
-static int run_controller(el_registry *reg, const el_sweep_row *row, spawn_info *si, int32_t jobs,
+static int run_controller(el_registry **regp, const el_sweep_row *row, spawn_info *si, int32_t jobs,
                           volatile sig_atomic_t *stop) {
     worker_slot *slots = xcalloc((size_t)jobs, sizeof *slots);
     struct sigaction sa;
@@ -476,7 +508,7 @@ static int run_controller(el_registry *reg, const el_sweep_row *row, spawn_info 
     pr.tty = isatty(fileno(stderr)) || el_streq(pe, "1");
     pr.quiet = el_streq(pe, "0");
     el_sweep_counts c;
-    if (el_sweep_counts_get(reg, row->id, row->metric, row->maximize, &c)) {
+    if (el_sweep_counts_get(*regp, row->id, row->metric, row->maximize, &c)) {
         free(slots);
         return -1;
     }
@@ -493,9 +525,10 @@ static int run_controller(el_registry *reg, const el_sweep_row *row, spawn_info 
     int64_t fin_at_round = -1;
     for (int32_t i = 0; i < jobs; i++) {
         slots[i].k = next_k++;
-        slots[i].pid = spawn_worker(si, slots[i].k);
+        slots[i].pid = spawn_worker(si, slots[i].k, regp);
     }
     for (;;) {
+        if (!*regp) *regp = el_registry_open(si->reg_path, false); /* a failed reopen: try again */
         int status;
         pid_t pid;
         while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
@@ -513,7 +546,7 @@ static int run_controller(el_registry *reg, const el_sweep_row *row, spawn_info 
                 if (!*stop && respawns < max_respawns) { /* its trial returns to the queue at the next claim */
                     respawns++;
                     slots[i].k = next_k++;
-                    slots[i].pid = spawn_worker(si, slots[i].k);
+                    slots[i].pid = spawn_worker(si, slots[i].k, regp);
                 }
                 break;
             }
@@ -525,12 +558,12 @@ static int run_controller(el_registry *reg, const el_sweep_row *row, spawn_info 
         }
         int32_t alive = 0;
         for (int32_t i = 0; i < jobs; i++) alive += slots[i].pid > 0;
-        if (el_sweep_counts_get(reg, row->id, row->metric, row->maximize, &c) == EL_OK) progress_draw(&pr, row, &c, false);
+        if (el_sweep_counts_get(*regp, row->id, row->metric, row->maximize, &c) == EL_OK) progress_draw(&pr, row, &c, false);
         if (alive == 0) {
             if (*stop) break;
             /* every worker is gone: trials given back by workers that died meanwhile start again */
-            el_sweep_recover(reg, row->id, si->max_lost, true);
-            if (el_sweep_counts_get(reg, row->id, row->metric, row->maximize, &c)) break;
+            el_sweep_recover(*regp, row->id, si->max_lost, true);
+            if (el_sweep_counts_get(*regp, row->id, row->metric, row->maximize, &c)) break;
             int64_t fin = c.done + c.failed + c.stopped;
             int64_t left = c.n_trials - fin - c.claimed;
             if (left <= 0 || rounds >= 3 || fin == fin_at_round) break;
@@ -538,19 +571,19 @@ static int run_controller(el_registry *reg, const el_sweep_row *row, spawn_info 
             rounds++;
             for (int32_t i = 0; i < jobs; i++) {
                 slots[i].k = next_k++;
-                slots[i].pid = spawn_worker(si, slots[i].k);
+                slots[i].pid = spawn_worker(si, slots[i].k, regp);
             }
             continue;
         }
         sleep_s(0.1);
     }
-    el_sweep_counts_get(reg, row->id, row->metric, row->maximize, &c);
+    el_sweep_counts_get(*regp, row->id, row->metric, row->maximize, &c);
     progress_draw(&pr, row, &c, true);
     free(slots);
 summary:
     signal(SIGCHLD, SIG_DFL);
     int64_t left = c.n_trials - c.done - c.failed - c.stopped;
-    if (c.failed > 0) print_failures(reg, row->id);
+    if (c.failed > 0) print_failures(*regp, row->id);
     if (*stop) {
         fprintf(stderr, "emolab sweep: interrupted; %lld trial(s) left: emolab sweep %s --resume (or --sweep-id %s)\n",
                 (long long)left, row->file, row->id);
@@ -802,7 +835,7 @@ int cmd_sweep(int argc, char **argv) {
                 (int)si.threads, (int)cores, log_dir);
         static volatile sig_atomic_t stop;
         el_install_stop_handlers(&stop);
-        code = run_controller(reg, &row, &si, jobs, &stop);
+        code = run_controller(&reg, &row, &si, jobs, &stop);
         if (code < 0) {
             fprintf(stderr, "emolab sweep: %s\n", el_last_error());
             code = 1;

@@ -7,7 +7,8 @@
  *  - --status (all sweeps, one sweep);
  *  - hyperband: a known bad configuration (lr 1e-6) is stopped at the first rung, recorded as
  *    `stopped` with the epoch reached, while the good one finishes;
- *  - bayes: trials made at claim time by two workers: run_cap trials, each index once;
+ *  - bayes: trials made at claim time by two workers (re-executed `emolab worker` processes):
+ *    run_cap trials, each index once;
  *  - Ctrl-C (SIGINT to the group): exit 130, running trials interrupted and given back (not
  *    counted as lost), --sweep-id continues; an edited file cannot resume the sweep. */
 #include "sweep/sweep_test.h"
@@ -191,7 +192,9 @@ int main(void) {
                    "parameters:\n"
                    "  train.lr: {distribution: log_uniform_values, min: 1e-3, max: 1}\n"
                    "  head.dropout: {distribution: uniform, min: 0, max: 0.5}\n");
+    setenv("EMOLAB_SWEEP_EXEC", "1", 1); /* workers as separate `emolab worker` processes */
     rc = sweep_cmd("bayes", 300, "sweep", by, "-j", "2", NULL, NULL);
+    unsetenv("EMOLAB_SWEEP_EXEC");
     err = child_output("bayes", "err");
     CHECK(rc == 0, "bayes sweep exit %d\n%s", rc, err);
     free(err);
@@ -200,6 +203,11 @@ int main(void) {
           "bayes indexes");
     CHECK(q("SELECT count(*) FROM runs WHERE sweep_id LIKE 'bayes-%'") == 14, "bayes runs");
     CHECK(q("SELECT count(DISTINCT config_hash) FROM sweep_trials WHERE sweep_id LIKE 'bayes-%'") == 14, "bayes configs");
+    {
+        char *logs = all_logs(exp);
+        CHECK(strstr(logs, "per trial: claim"), "worker summaries: %s", logs);
+        free(logs);
+    }
 
     /* Ctrl-C: the terminal sends SIGINT to the whole group */
     make_base(dir, 3);

@@ -11,5 +11,6 @@ int cmd_run(int argc, char **argv);       /* run.c */
 int cmd_selfcheck(int argc, char **argv); /* selfcheck.c */
 int cmd_sweep(int argc, char **argv);     /* sweep_cmd.c: run, resume, list or show a sweep */
 int cmd_worker(int argc, char **argv);    /* sweep_cmd.c: one sweep worker process */
+int cmd_registry(int argc, char **argv);  /* registry_cmd.c: import, merge, info */
 
 #endif /* EL_COMMANDS_H */

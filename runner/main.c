@@ -17,6 +17,7 @@ static const command COMMANDS[] = {
     {"run", cmd_run, "train one experiment spec and record it in the registry"},
     {"sweep", cmd_sweep, "run a W&B-style sweep file with N workers (resumable, hyperband, reuse)"},
     {"worker", cmd_worker, "one sweep worker: claim trials of a sweep and run them (started by sweep)"},
+    {"registry", cmd_registry, "merge and import registries (one leaderboard for a team): import, merge, info"},
     {"selfcheck", cmd_selfcheck, "check libtorch, BLAS speed and the shim on this machine"},
     {"version", NULL, "print emolab's version and commit"},
     {"fetch", cmd_fetch, "download Hugging Face models into the HF cache (verified, resumable)"},

@@ -82,13 +82,34 @@ static const char MIGRATION_V2[] =
     "    PRIMARY KEY (sweep_id, idx)\n"
     ") WITHOUT ROWID;\n"
     "CREATE INDEX sweep_trials_status ON sweep_trials (sweep_id, status, idx);\n"
-    "CREATE INDEX sweep_trials_run ON sweep_trials (run) WHERE run IS NOT NULL;\n";
+    "CREATE INDEX sweep_trials_run ON sweep_trials (run) WHERE run IS NOT NULL;\n"
+    "\n"
+    "-- ---- version 2: registry identity and merges --------------------------------------------------------\n"
+    "-- Who this registry is (`registry_id`, random, made once), so that merged runs can say where they\n"
+    "-- were recorded first.\n"
+    "CREATE TABLE registry_info (\n"
+    "    key   TEXT PRIMARY KEY NOT NULL,\n"
+    "    value TEXT NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    "INSERT INTO registry_info (key, value) VALUES ('registry_id', lower(hex(randomblob(16))));\n"
+    "\n"
+    "-- Runs copied from another registry (`emolab registry import` / `merge`): where each came from.\n"
+    "-- A run imported again from a registry that imported it keeps its first origin.\n"
+    "CREATE TABLE run_origins (\n"
+    "    run           TEXT PRIMARY KEY NOT NULL REFERENCES runs (uuid) ON DELETE CASCADE,\n"
+    "    registry_id   TEXT,                         -- registry_info.registry_id of the registry it came from\n"
+    "    registry_path TEXT NOT NULL,                -- that registry's path, as the import saw it\n"
+    "    host          TEXT NOT NULL,                -- where the run ran (runs.host)\n"
+    "    owner         TEXT NOT NULL,                -- who ran it (runs.owner)\n"
+    "    imported      TEXT NOT NULL,                -- when it was copied\n"
+    "    imported_by   TEXT NOT NULL                 -- the host that copied it\n"
+    ") WITHOUT ROWID;\n";
 
 /* Append only; never edit a step that was released. Version 1 exists only as created from
  * registry.db.sql (frozen copy: tests/registry/schemas/v1.sql). */
 static const reg_migration MIGRATIONS[] = {
     {1, "initial schema", NULL},
-    {2, "sweeps and sweep trials (claims, leases)", MIGRATION_V2},
+    {2, "sweeps, sweep trials (claims, leases), registry identity, run origins", MIGRATION_V2},
 };
 #define N_MIGRATIONS ((int32_t)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -1701,4 +1722,491 @@ int el_sweep_complete(el_registry *r, const char *sweep_id, int64_t idx, const c
     trial_write_ctx c = {.sweep_id = sweep_id, .token = token, .idx = idx, .res = res};
     if (with_write_tx(r, "recording a trial's result", complete_tx, &c)) return EL_ERR;
     return c.changed == 1;
+}
+
+/* ---- import and merge (schema v2): copying runs from another registry -------------------------- */
+/* The source is attached read-only (a URI with mode=ro: it is never written, not even its journal)
+ * and copied with set-based INSERT ... SELECT in one transaction: runs the target lacks are added
+ * (as `running`, then their rows, then their real status, because the schema's triggers freeze a
+ * final run's rows), runs both have must be identical in every table, otherwise nothing is written.
+ * Runs still `running` in the source are not copied (they have no result yet). */
+
+static const char *const RUN_TABLES[] = {"params", "data", "data_sources", "metrics", "class_metrics",
+                                          "thresholds", "epochs", "threshold_curve", "artifacts"};
+#define N_RUN_TABLES ((int)(sizeof RUN_TABLES / sizeof RUN_TABLES[0]))
+
+/* "file:/abs/path?mode=ro" with the characters URIs reserve escaped. */
+static char *ro_uri(const char *path) {
+    char *abs = realpath(path, NULL);
+    const char *p = abs ? abs : path;
+    el_buf b = {0};
+    el_buf_puts(&b, "file:");
+    for (; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '%' || c == '?' || c == '#' || c < 0x20 || c == 0x7f) el_buf_printf(&b, "%%%02X", c);
+        else el_buf_putc(&b, (char)c);
+    }
+    el_buf_puts(&b, "?mode=ro");
+    free(abs);
+    return el_buf_take(&b);
+}
+
+int el_registry_check_source(const char *path, int32_t *version) {
+    if (version) *version = 0;
+    struct stat sb;
+    if (!path || stat(path, &sb) != 0)
+        return el_err("%s: no such registry (%s)", path ? path : "(null)", strerror(errno));
+    if (!S_ISREG(sb.st_mode)) return el_err("%s is not a regular file: a registry is an SQLite database file", path);
+    char *uri = ro_uri(path);
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    free(uri);
+    int out = EL_OK;
+    sqlite3_stmt *st = NULL;
+    if (rc != SQLITE_OK) {
+        out = el_err("%s: cannot open it read-only: %s", path, sqlite3_errstr(rc));
+        goto done;
+    }
+    sqlite3_busy_timeout(db, 30000);
+    rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'emolab_schema'",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        int ec = sqlite3_extended_errcode(db) & 0xff;
+        out = el_err("%s is %s (%s): refused; check the path, or restore the file from a backup", path,
+                     ec == SQLITE_NOTADB ? "not an SQLite database" : "a damaged or unreadable SQLite database",
+                     sqlite3_errmsg(db));
+        goto done;
+    }
+    if (sqlite3_column_int(st, 0) != 1) {
+        out = el_err("%s is not an emolab registry (no emolab_schema table): refused", path);
+        goto done;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    rc = sqlite3_prepare_v2(db, "SELECT max(version) FROM emolab_schema", -1, &st, NULL);
+    if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL) {
+        out = el_err("%s: its emolab_schema table holds no version: the file is damaged; refused", path);
+        goto done;
+    }
+    int32_t v = sqlite3_column_int(st, 0);
+    if (version) *version = v;
+    if (v > el_registry_latest_version()) {
+        out = el_err("%s has schema version %d, this emolab knows up to %d: refused (upgrade emolab to merge it)",
+                     path, (int)v, (int)el_registry_latest_version());
+        goto done;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL);
+    if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+        out = el_err("%s is damaged (quick_check: %s): refused; try `sqlite3 %s .recover`", path,
+                     rc == SQLITE_OK && sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0)
+                                                                   : sqlite3_errmsg(db), path);
+        goto done;
+    }
+done:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+}
+
+/* The target's column list of a table ("a, b, c"); with `status_as` the column status is replaced
+ * by that expression (for the INSERT of runs as running). */
+static char *column_list(el_registry *r, const char *table, const char *status_as, const char *prefix) {
+    char *q = sqlite3_mprintf("SELECT name FROM pragma_table_info(%Q, 'main') ORDER BY cid", table);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(r->db, q, -1, &st, NULL);
+    sqlite3_free(q);
+    if (rc != SQLITE_OK) return NULL;
+    el_buf b = {0};
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(st, 0);
+        if (n++) el_buf_puts(&b, ", ");
+        if (status_as && !strcmp(c, "status")) el_buf_puts(&b, status_as);
+        else el_buf_printf(&b, "%s\"%s\"", prefix ? prefix : "", c);
+    }
+    sqlite3_finalize(st);
+    if (!n) {
+        el_buf_free(&b);
+        return NULL;
+    }
+    return el_buf_take(&b);
+}
+
+static bool src_has_table(el_registry *r, const char *src, const char *table) {
+    char *q = sqlite3_mprintf("SELECT count(*) FROM %s.sqlite_master WHERE type = 'table' AND name = %Q", src, table);
+    int64_t n = 0;
+    bool found = false;
+    query_int(r, q, &n, &found, "reading the source's schema");
+    sqlite3_free(q);
+    return n > 0;
+}
+
+typedef struct {
+    const char *const *paths;
+    int32_t n;
+    el_import_stats *st;
+    int32_t failed; /* the source that was refused */
+    bool bulk;      /* triggers and secondary indexes dropped for the load (see import_tx) */
+} import_ctx;
+
+static int exec_fmt(el_registry *r, const char *what, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *sql = sqlite3_vmprintf(fmt, ap);
+    va_end(ap);
+    int e = exec_sql(r, sql, what);
+    sqlite3_free(sql);
+    return e;
+}
+
+/* First run (uuid) whose rows in `table` differ between src and main, among the overlapping runs:
+ * a source row without an identical target row (joined on the primary key), or a different number
+ * of rows (with unique keys, equal counts and every source row matched means equal sets). */
+static int first_difference(el_registry *r, const char *src, const char *table, const char *key, char uuid[64]) {
+    uuid[0] = 0;
+    char *q = sqlite3_mprintf("SELECT name, pk FROM pragma_table_info(%Q, 'main') ORDER BY cid", table);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(r->db, q, -1, &st, NULL);
+    sqlite3_free(q);
+    if (rc != SQLITE_OK) return reg_err(r, rc, "reading a table's columns");
+    el_buf on = {0}, diff = {0};
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(st, 0);
+        el_buf *b = sqlite3_column_int(st, 1) > 0 ? &on : &diff;
+        el_buf_printf(b, b == &on ? "%sm.\"%s\" = x.\"%s\"" : "%sx.\"%s\" IS NOT m.\"%s\"",
+                      b->len ? (b == &on ? " AND " : " OR ") : "", c, c);
+    }
+    sqlite3_finalize(st);
+    if (!on.len) {
+        el_buf_free(&diff);
+        return el_err("%s: table %s has no primary key", r->path, table);
+    }
+    q = sqlite3_mprintf("SELECT x.%s FROM %s.%s x LEFT JOIN main.%s m ON %s WHERE x.%s IN (SELECT uuid FROM temp.el_overlap)"
+                        " AND (m.%s IS NULL%s%s) LIMIT 1",
+                        key, src, table, table, on.s, key, key, diff.len ? " OR " : "", diff.len ? diff.s : "");
+    el_buf_free(&on);
+    el_buf_free(&diff);
+    rc = sqlite3_prepare_v2(r->db, q, -1, &st, NULL);
+    sqlite3_free(q);
+    if (rc != SQLITE_OK) return reg_err(r, rc, "comparing runs both registries have");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) snprintf(uuid, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return reg_err(r, rc, "comparing runs both registries have");
+    if (uuid[0]) return EL_OK;
+    /* rows the target has and the source lacks: per run, compare the counts */
+    q = sqlite3_mprintf("SELECT o.uuid FROM temp.el_overlap o WHERE (SELECT count(*) FROM %s.%s WHERE %s = o.uuid)"
+                        " != (SELECT count(*) FROM main.%s WHERE %s = o.uuid) LIMIT 1", src, table, key, table, key);
+    rc = sqlite3_prepare_v2(r->db, q, -1, &st, NULL);
+    sqlite3_free(q);
+    if (rc != SQLITE_OK) return reg_err(r, rc, "comparing runs both registries have");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) snprintf(uuid, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return reg_err(r, rc, "comparing runs both registries have");
+    return EL_OK;
+}
+
+static int import_one(el_registry *r, const char *src, const char *src_path, bool bulk, el_import_stats *s) {
+    memset(s, 0, sizeof *s);
+    const char *what = "importing runs";
+    if (exec_fmt(r, what,
+                 "DROP TABLE IF EXISTS temp.el_new; DROP TABLE IF EXISTS temp.el_overlap;"
+                 "CREATE TEMP TABLE el_new (uuid TEXT PRIMARY KEY, status TEXT) WITHOUT ROWID;"
+                 "CREATE TEMP TABLE el_overlap (uuid TEXT PRIMARY KEY) WITHOUT ROWID;"
+                 "INSERT INTO temp.el_new SELECT s.uuid, s.status FROM %s.runs s"
+                 " WHERE s.status != 'running' AND NOT EXISTS (SELECT 1 FROM main.runs m WHERE m.uuid = s.uuid);"
+                 "INSERT INTO temp.el_overlap SELECT s.uuid FROM %s.runs s"
+                 " WHERE s.status != 'running' AND EXISTS (SELECT 1 FROM main.runs m WHERE m.uuid = s.uuid);",
+                 src, src))
+        return EL_ERR;
+    bool found;
+    char *qr = sqlite3_mprintf("SELECT count(*) FROM %s.runs WHERE status = 'running'", src);
+    int qe = query_int(r, "SELECT count(*) FROM temp.el_new", &s->runs_added, &found, what) ||
+             query_int(r, "SELECT count(*) FROM temp.el_overlap", &s->runs_identical, &found, what) ||
+             query_int(r, qr, &s->runs_running, &found, what);
+    sqlite3_free(qr);
+    if (qe) return EL_ERR;
+    /* runs both have: identical, or nothing is imported */
+    if (s->runs_identical > 0) {
+        char u[64];
+        if (first_difference(r, src, "runs", "uuid", u)) return EL_ERR;
+        const char *where = u[0] ? "runs" : NULL;
+        for (int i = 0; i < N_RUN_TABLES && !u[0]; i++) {
+            if (first_difference(r, src, RUN_TABLES[i], "run", u)) return EL_ERR;
+            if (u[0]) where = RUN_TABLES[i];
+        }
+        if (u[0])
+            return el_err("%s: run %s is in both registries with different content (table %s differs): refused, "
+                          "nothing was imported (compare them: sqlite3 %s \"select * from %s where %s = '%s'\")",
+                          src_path, u, where, src_path, where, strcmp(where, "runs") ? "run" : "uuid", u);
+    }
+    if (s->runs_added > 0) {
+        /* bulk: no final-run triggers to respect, the real status at once */
+        char *cols = column_list(r, "runs", NULL, NULL), *sel = column_list(r, "runs", bulk ? NULL : "'running'", NULL);
+        if (!cols || !sel) {
+            free(cols);
+            free(sel);
+            return el_err("%s: reading the columns of runs", r->path);
+        }
+        int e = exec_fmt(r, what, "INSERT INTO main.runs (%s) SELECT %s FROM %s.runs WHERE uuid IN (SELECT uuid FROM temp.el_new)",
+                         cols, sel, src);
+        free(cols);
+        free(sel);
+        if (e) return EL_ERR;
+        for (int i = 0; i < N_RUN_TABLES; i++) {
+            if (!src_has_table(r, src, RUN_TABLES[i])) continue;
+            cols = column_list(r, RUN_TABLES[i], NULL, NULL);
+            if (!cols) return el_err("%s: reading the columns of %s", r->path, RUN_TABLES[i]);
+            e = exec_fmt(r, what, "INSERT INTO main.%s (%s) SELECT %s FROM %s.%s WHERE run IN (SELECT uuid FROM temp.el_new)",
+                         RUN_TABLES[i], cols, cols, src, RUN_TABLES[i]);
+            free(cols);
+            if (e) return EL_ERR;
+        }
+        if (!bulk && exec_sql(r, "UPDATE main.runs SET status = (SELECT status FROM temp.el_new n WHERE n.uuid = runs.uuid)"
+                                 " WHERE uuid IN (SELECT uuid FROM temp.el_new)", what))
+            return EL_ERR;
+        /* where they came from: the source's own record when it imported them, else the source */
+        char *abs = realpath(src_path, NULL);
+        char now[32];
+        iso_now_ms(now);
+        char *id_expr = src_has_table(r, src, "registry_info")
+                            ? sqlite3_mprintf("(SELECT value FROM %s.registry_info WHERE key = 'registry_id')", src)
+                            : sqlite3_mprintf("NULL");
+        if (src_has_table(r, src, "run_origins") &&
+            exec_fmt(r, what, "INSERT INTO main.run_origins SELECT o.* FROM %s.run_origins o"
+                              " WHERE o.run IN (SELECT uuid FROM temp.el_new)", src)) {
+            free(abs);
+            sqlite3_free(id_expr);
+            return EL_ERR;
+        }
+        e = exec_fmt(r, what,
+                     "INSERT INTO main.run_origins (run, registry_id, registry_path, host, owner, imported, imported_by)"
+                     " SELECT s.uuid, %s, %Q, s.host, s.owner, %Q, %Q FROM %s.runs s"
+                     " WHERE s.uuid IN (SELECT uuid FROM temp.el_new)"
+                     " AND NOT EXISTS (SELECT 1 FROM main.run_origins o WHERE o.run = s.uuid)",
+                     id_expr, abs ? abs : src_path, now, el_hostname(), src);
+        sqlite3_free(id_expr);
+        free(abs);
+        if (e) return EL_ERR;
+    }
+    /* sweeps and their trials (a trial keeps its run only when the run is here) */
+    if (src_has_table(r, src, "sweeps")) {
+        int64_t before = 0, after = 0;
+        if (query_int(r, "SELECT count(*) FROM main.sweeps", &before, &found, what)) return EL_ERR;
+        char *cols = column_list(r, "sweeps", NULL, NULL);
+        int e = cols ? exec_fmt(r, what, "INSERT OR IGNORE INTO main.sweeps (%s) SELECT %s FROM %s.sweeps", cols, cols, src)
+                     : el_err("%s: reading the columns of sweeps", r->path);
+        free(cols);
+        if (e || query_int(r, "SELECT count(*) FROM main.sweeps", &after, &found, what)) return EL_ERR;
+        s->sweeps_added = after - before;
+        if (query_int(r, "SELECT count(*) FROM main.sweep_trials", &before, &found, what)) return EL_ERR;
+        cols = column_list(r, "sweep_trials", NULL, NULL);
+        char *sel = column_list(r, "sweep_trials", NULL, "t.");
+        if (cols && sel) {
+            char *run_col = strstr(sel, "t.\"run\"");
+            el_buf b = {0};
+            el_buf_append(&b, sel, (size_t)(run_col - sel));
+            el_buf_puts(&b, "CASE WHEN t.run IN (SELECT uuid FROM main.runs) THEN t.run END");
+            el_buf_puts(&b, run_col + strlen("t.\"run\""));
+            e = exec_fmt(r, what, "INSERT OR IGNORE INTO main.sweep_trials (%s) SELECT %s FROM %s.sweep_trials t"
+                                  " WHERE t.sweep_id IN (SELECT id FROM main.sweeps)", cols, b.s, src);
+            el_buf_free(&b);
+        } else {
+            e = el_err("%s: reading the columns of sweep_trials", r->path);
+        }
+        free(cols);
+        free(sel);
+        if (e || query_int(r, "SELECT count(*) FROM main.sweep_trials", &after, &found, what)) return EL_ERR;
+        s->trials_added = after - before;
+    }
+    return exec_sql(r, "DROP TABLE temp.el_new; DROP TABLE temp.el_overlap;", what);
+}
+
+/* The schema objects a bulk load sets aside: the final-run triggers and the secondary indexes of
+ * the run tables (re-created from their own SQL, in the same transaction, so nobody ever sees the
+ * registry without them). */
+typedef struct {
+    char **sql;
+    int32_t n;
+} saved_objects;
+
+static int set_aside(el_registry *r, saved_objects *o) {
+    memset(o, 0, sizeof *o);
+    sqlite3_stmt *st;
+    if (prep(r, "SELECT type, name, sql FROM main.sqlite_master WHERE sql IS NOT NULL AND (type = 'trigger' OR"
+                " (type = 'index' AND tbl_name IN ('runs', 'params', 'data', 'data_sources', 'metrics', 'class_metrics',"
+                " 'thresholds', 'epochs', 'threshold_curve', 'artifacts')))", &st))
+        return EL_ERR;
+    char **drops = NULL;
+    int64_t cap = 0, cap2 = 0;
+    int32_t nd = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        el_grow(o->sql, &cap, o->n + 1);
+        el_grow(drops, &cap2, nd + 1);
+        o->sql[o->n++] = xstrdup((const char *)sqlite3_column_text(st, 2));
+        drops[nd++] = el_printf("DROP %s main.\"%s\"", (const char *)sqlite3_column_text(st, 0),
+                                (const char *)sqlite3_column_text(st, 1));
+    }
+    sqlite3_finalize(st);
+    int e = EL_OK;
+    for (int32_t i = 0; i < nd; i++) {
+        if (!e) e = exec_sql(r, drops[i], "setting indexes aside for the import");
+        free(drops[i]);
+    }
+    free(drops);
+    return e;
+}
+
+static int put_back(el_registry *r, saved_objects *o) {
+    int e = EL_OK;
+    for (int32_t i = 0; i < o->n; i++) {
+        if (!e) e = exec_sql(r, o->sql[i], "re-creating indexes after the import");
+        free(o->sql[i]);
+    }
+    free(o->sql);
+    memset(o, 0, sizeof *o);
+    return e;
+}
+
+static int import_tx(el_registry *r, void *vctx) {
+    import_ctx *c = vctx;
+    /* many new runs (as many as the target has, and at least 1000): load them without triggers and
+     * secondary indexes, then rebuild those (sorting once beats inserting into them row by row) */
+    int64_t existing = 0, incoming = 0, v = 0;
+    bool found;
+    if (query_int(r, "SELECT count(*) FROM main.runs", &existing, &found, "counting runs")) return EL_ERR;
+    for (int32_t i = 0; i < c->n; i++) {
+        char *q = sqlite3_mprintf("SELECT count(*) FROM el_src%d.runs", (int)i);
+        int e = query_int(r, q, &v, &found, "counting runs");
+        sqlite3_free(q);
+        if (e) return EL_ERR;
+        incoming += v;
+    }
+    c->bulk = incoming >= 1000 && incoming >= existing;
+    saved_objects saved = {0};
+    if (c->bulk && set_aside(r, &saved)) {
+        put_back(r, &saved);
+        return EL_ERR;
+    }
+    int e = EL_OK;
+    for (int32_t i = 0; i < c->n && !e; i++) {
+        char src[32];
+        snprintf(src, sizeof src, "el_src%d", (int)i);
+        if (import_one(r, src, c->paths[i], c->bulk, &c->st[i])) {
+            c->failed = i;
+            e = EL_ERR;
+        }
+    }
+    if (c->bulk) { /* also on error: the rollback restores them anyway, this frees the text */
+        char msg[4096];
+        snprintf(msg, sizeof msg, "%s", el_last_error());
+        int pe = put_back(r, &saved);
+        if (e) el_err("%s", msg);
+        else e = pe;
+    }
+    return e;
+}
+
+#define MAX_IMPORT_SOURCES 8 /* attached at once (SQLite allows 10) */
+
+int el_registry_import_many(el_registry *r, const char *const *paths, int32_t n, el_import_stats *st) {
+    if (!r) return el_err("el_registry_import: no registry");
+    if (r->readonly) return el_err("%s: cannot import into a registry opened read-only", r->path);
+    if (r->version < 2) return el_err("%s: schema version %d; open it read-write once to upgrade it", r->path, (int)r->version);
+    if (n < 1 || n > MAX_IMPORT_SOURCES)
+        return el_err("%s: %d registries at once; give 1 to %d (merge more in several steps)", r->path, (int)n,
+                      MAX_IMPORT_SOURCES);
+    memset(st, 0, sizeof *st * (size_t)n);
+    struct stat tb;
+    bool have_t = stat(r->path, &tb) == 0;
+    for (int32_t i = 0; i < n; i++) {
+        if (el_registry_check_source(paths[i], NULL)) return EL_ERR;
+        struct stat a;
+        if (have_t && stat(paths[i], &a) == 0 && a.st_dev == tb.st_dev && a.st_ino == tb.st_ino)
+            return el_err("%s: this is the target registry itself: nothing to import", paths[i]);
+    }
+    int e = EL_OK;
+    int32_t attached = 0;
+    for (; attached < n && e == EL_OK; attached++) {
+        char *uri = ro_uri(paths[attached]);
+        char *sql = sqlite3_mprintf("ATTACH DATABASE %Q AS el_src%d", uri, (int)attached);
+        free(uri);
+        e = exec_sql(r, sql, "attaching a source registry");
+        sqlite3_free(sql);
+        if (e) {
+            el_err_prefix("%s", paths[attached]);
+            break;
+        }
+    }
+    if (e == EL_OK) {
+        import_ctx c = {paths, n, st, -1, false};
+        exec_sql(r, "PRAGMA cache_size = -131072", "sizing the cache"); /* 128 MiB for the load */
+        exec_sql(r, "PRAGMA threads = 2", "sorting threads");            /* index rebuilds sort in parallel */
+        e = with_write_tx(r, "importing runs", import_tx, &c);
+        char msg[4096];
+        snprintf(msg, sizeof msg, "%s", el_last_error());
+        exec_sql(r, "PRAGMA cache_size = -2000", "sizing the cache");
+        el_err("%s", msg);
+    }
+    char msg[4096];
+    snprintf(msg, sizeof msg, "%s", el_last_error());
+    for (int32_t i = 0; i < attached; i++) {
+        char *sql = sqlite3_mprintf("DETACH DATABASE el_src%d", (int)i);
+        exec_sql(r, sql, "detaching a source registry");
+        sqlite3_free(sql);
+    }
+    if (e) el_err("%s", msg);
+    return e;
+}
+
+int el_registry_import(el_registry *r, const char *src_path, el_import_stats *st) {
+    el_import_stats dummy;
+    return el_registry_import_many(r, &src_path, 1, st ? st : &dummy);
+}
+
+/* A registry that was made as a page copy of src_path (emolab registry merge into a new file: the
+ * fastest way to import everything of the first source): it becomes a registry of its own (a new
+ * registry_id), without the source's running runs, and with the origin of every run. */
+typedef struct {
+    const char *src_path;
+    el_import_stats *st;
+} adopt_ctx;
+
+static int adopt_tx(el_registry *r, void *vctx) {
+    adopt_ctx *c = vctx;
+    const char *what = "adopting a copied registry";
+    bool found;
+    int64_t old_id_n = 0;
+    if (query_int(r, "SELECT count(*) FROM registry_info WHERE key = 'registry_id'", &old_id_n, &found, what) ||
+        query_int(r, "SELECT count(*) FROM runs WHERE status = 'running'", &c->st->runs_running, &found, what))
+        return EL_ERR;
+    char *abs = realpath(c->src_path, NULL);
+    char now[32];
+    iso_now_ms(now);
+    int e = exec_sql(r, "DELETE FROM runs WHERE status = 'running'", what);
+    if (!e) e = exec_fmt(r, what,
+                         "INSERT INTO run_origins (run, registry_id, registry_path, host, owner, imported, imported_by)"
+                         " SELECT uuid, (SELECT value FROM registry_info WHERE key = 'registry_id'), %Q, host, owner, %Q, %Q"
+                         " FROM runs WHERE uuid NOT IN (SELECT run FROM run_origins)",
+                         abs ? abs : c->src_path, now, el_hostname());
+    free(abs);
+    if (!e) e = exec_sql(r, "INSERT OR REPLACE INTO registry_info (key, value) VALUES ('registry_id', lower(hex(randomblob(16))))",
+                         what);
+    if (!e) e = query_int(r, "SELECT count(*) FROM runs", &c->st->runs_added, &found, what);
+    if (!e) e = query_int(r, "SELECT count(*) FROM sweeps", &c->st->sweeps_added, &found, what);
+    if (!e) e = query_int(r, "SELECT count(*) FROM sweep_trials", &c->st->trials_added, &found, what);
+    return e;
+}
+
+int el_registry_adopt_copy(el_registry *r, const char *src_path, el_import_stats *st) {
+    el_import_stats dummy;
+    if (!st) st = &dummy;
+    memset(st, 0, sizeof *st);
+    if (!r || r->readonly) return el_err("el_registry_adopt_copy: no writable registry");
+    adopt_ctx c = {src_path, st};
+    return with_write_tx(r, "adopting a copied registry", adopt_tx, &c);
 }

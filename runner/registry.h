@@ -213,4 +213,27 @@ typedef struct {
 int el_sweep_complete(el_registry *r, const char *sweep_id, int64_t idx, const char *token,
                       const el_trial_result *res);
 
+/* ---- import and merge (schema v2) ---------------------------------------------------------------
+ * Copies runs recorded in another registry (another machine, a teammate, a sweep shard): every run
+ * this registry lacks, with all its rows, its sweep and trial rows, and where it came from
+ * (run_origins: the source's registry_id and path, the run's host and owner). Idempotent by run
+ * uuid: a run both registries have must be identical in every table, else the import is refused
+ * and nothing is written. Runs still running in the source are left out. The source is opened
+ * read-only and never written; a source that is not an emolab registry, is damaged, or has a newer
+ * schema is refused before anything is written. */
+typedef struct {
+    int64_t runs_added, runs_identical, runs_running; /* running in the source: not copied */
+    int64_t sweeps_added, trials_added;
+} el_import_stats;
+/* The read-only checks alone (emolab registry, version <= ours, quick_check); *version = its
+ * schema version. Writes nothing anywhere. */
+int el_registry_check_source(const char *path, int32_t *version);
+int el_registry_import(el_registry *r, const char *src_path, el_import_stats *st);
+/* A registry made as a page copy of the registry at src_path (a fast merge into a new file) becomes
+ * one of its own: a new registry_id, the source's running runs removed, every run's origin
+ * recorded (st: what it holds). */
+int el_registry_adopt_copy(el_registry *r, const char *src_path, el_import_stats *st);
+/* Several sources (1..8) in one transaction: all of them or nothing. st: n entries. */
+int el_registry_import_many(el_registry *r, const char *const *paths, int32_t n, el_import_stats *st);
+
 #endif /* EL_REGISTRY_H */

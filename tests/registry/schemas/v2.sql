@@ -317,3 +317,24 @@ CREATE TABLE sweep_trials (
 ) WITHOUT ROWID;
 CREATE INDEX sweep_trials_status ON sweep_trials (sweep_id, status, idx);
 CREATE INDEX sweep_trials_run ON sweep_trials (run) WHERE run IS NOT NULL;
+
+-- ---- version 2: registry identity and merges --------------------------------------------------------
+-- Who this registry is (`registry_id`, random, made once), so that merged runs can say where they
+-- were recorded first.
+CREATE TABLE registry_info (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO registry_info (key, value) VALUES ('registry_id', lower(hex(randomblob(16))));
+
+-- Runs copied from another registry (`emolab registry import` / `merge`): where each came from.
+-- A run imported again from a registry that imported it keeps its first origin.
+CREATE TABLE run_origins (
+    run           TEXT PRIMARY KEY NOT NULL REFERENCES runs (uuid) ON DELETE CASCADE,
+    registry_id   TEXT,                         -- registry_info.registry_id of the registry it came from
+    registry_path TEXT NOT NULL,                -- that registry's path, as the import saw it
+    host          TEXT NOT NULL,                -- where the run ran (runs.host)
+    owner         TEXT NOT NULL,                -- who ran it (runs.owner)
+    imported      TEXT NOT NULL,                -- when it was copied
+    imported_by   TEXT NOT NULL                 -- the host that copied it
+) WITHOUT ROWID;

@@ -559,6 +559,28 @@ static int make_bayes_trial(void *vctx, el_registry *r, int64_t idx, el_trial_cl
 
 typedef enum { TRIAL_NEXT = 0, TRIAL_INTERRUPTED = 1, TRIAL_ERROR = -1 } trial_outcome;
 
+/* A final (finished or stopped) run of this very trial: the sweep's run with the trial's name and
+ * config hash. 1 found, 0 none. */
+static int find_own_run(worker_ctx *w, const el_spec *spec, char uuid[37], char status[16]) {
+    uuid[0] = status[0] = 0;
+    sqlite3 *db = el_registry_db(w->reg);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT uuid, status FROM runs WHERE sweep_id = ? AND name = ? AND config_hash = ?"
+                               " AND status IN ('finished', 'stopped') ORDER BY finished DESC LIMIT 1", -1, &st, NULL))
+        return 0;
+    sqlite3_bind_text(st, 1, w->sweep_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, spec->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, spec->config_hash, -1, SQLITE_TRANSIENT);
+    int found = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        snprintf(uuid, 37, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(status, 16, "%s", (const char *)sqlite3_column_text(st, 1));
+        found = 1;
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
 static void log_time(char out[32]) {
     time_t t = time(NULL);
     struct tm tm;
@@ -609,6 +631,20 @@ static trial_outcome run_trial(worker_ctx *w, heartbeat *hb, const el_trial_clai
         return e ? TRIAL_ERROR : TRIAL_NEXT;
     }
     char uuid[37] = "", status[16] = "";
+    /* this sweep's own run of the trial finished, but its worker died before recording the trial
+     * (kill -9 between the two commits): the trial is done, by that run */
+    if (find_own_run(w, &spec, uuid, status) == 1) {
+        int32_t epochs = 0;
+        el_sweep_run_metric(w->reg, uuid, s->metric_name, &tr.metric, &epochs);
+        tr.status = el_streq(status, "finished") ? "done" : "stopped";
+        tr.run = uuid;
+        tr.epochs = epochs;
+        tr.error = el_streq(status, "stopped") ? "stopped by hyperband (recorded before the sweep was interrupted)" : NULL;
+        fprintf(stderr, "trial %lld: its run %s had %s before the worker died; recorded\n", (long long)c->idx, uuid,
+                status);
+        el_spec_free(&spec);
+        return complete(w, c, &tr) ? TRIAL_ERROR : TRIAL_NEXT;
+    }
     if (!p->rerun) {
         int found = el_sweep_find_reusable(w->reg, spec.config_hash, s->hyperband, uuid, status);
         if (found > 0) {

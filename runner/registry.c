@@ -50,7 +50,8 @@ static const char MIGRATION_V2[] =
     "    n_trials        INTEGER NOT NULL CHECK (n_trials >= 0),\n"
     "    created         TEXT NOT NULL,\n"
     "    host            TEXT NOT NULL,\n"
-    "    owner           TEXT NOT NULL DEFAULT ''\n"
+    "    owner           TEXT NOT NULL DEFAULT '',\n"
+    "    dir             TEXT                        -- its sweep directory (--launcher slurm), NULL: all in here\n"
     ");\n"
     "CREATE INDEX sweeps_definition ON sweeps (definition_hash, created);\n"
     "\n"
@@ -587,7 +588,16 @@ static int configure(el_registry *r) {
     return exec_sql(r, "PRAGMA foreign_keys = ON", "enabling foreign keys");
 }
 
-el_registry *el_registry_open(const char *path, bool readonly) {
+static el_registry *registry_open(const char *path, bool readonly, bool exclusive);
+
+el_registry *el_registry_open(const char *path, bool readonly) { return registry_open(path, readonly, false); }
+
+/* One writer process only (a sweep worker's run registry on a shared filesystem): the WAL index
+ * lives in this process's memory instead of a -shm file (SQLite's exclusive locking mode), so
+ * nothing needs memory shared between machines; the file is locked while it is open. */
+el_registry *el_registry_open_private(const char *path) { return registry_open(path, false, true); }
+
+static el_registry *registry_open(const char *path, bool readonly, bool exclusive) {
     if (!path || !*path) {
         el_err("no registry path given: pass --registry PATH or set EMOLAB_REGISTRY");
         return NULL;
@@ -628,6 +638,7 @@ el_registry *el_registry_open(const char *path, bool readonly) {
         goto fail;
     }
     if (configure(r)) goto fail;
+    if (exclusive && exec_sql(r, "PRAGMA locking_mode = EXCLUSIVE", "locking the registry")) goto fail;
 
     int64_t objects = 0;
     bool has_schema = false;
@@ -1348,7 +1359,7 @@ static int sweep_create_tx(el_registry *r, void *vctx) {
     iso_now_ms(now);
     sqlite3_stmt *st;
     if (prep(r, "INSERT INTO sweeps (id, name, file, definition, definition_hash, method, metric, goal, n_trials,"
-                " created, host, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st))
+                " created, host, owner, dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st))
         return EL_ERR;
     bind_text(st, 1, s->id);
     bind_text(st, 2, s->name);
@@ -1362,6 +1373,7 @@ static int sweep_create_tx(el_registry *r, void *vctx) {
     bind_text(st, 10, now);
     bind_text(st, 11, el_hostname());
     bind_text(st, 12, s->owner ? s->owner : "");
+    bind_text(st, 13, s->dir);
     int e = step_done(r, st, "recording the sweep");
     sqlite3_finalize(st);
     if (e) return EL_ERR;
@@ -2209,4 +2221,105 @@ int el_registry_adopt_copy(el_registry *r, const char *src_path, el_import_stats
     if (!r || r->readonly) return el_err("el_registry_adopt_copy: no writable registry");
     adopt_ctx c = {src_path, st};
     return with_write_tx(r, "adopting a copied registry", adopt_tx, &c);
+}
+
+/* ---- sweeps run elsewhere (sweep directories): mirroring their trial states ---------------------- */
+typedef struct {
+    const char *sweep_id;
+    const el_trial_state *t;
+    int64_t n;
+    int changed;
+} sync_ctx;
+
+static int sync_tx(el_registry *r, void *vctx) {
+    sync_ctx *c = vctx;
+    c->changed = 0;
+    sqlite3_stmt *ins, *fin, *cl, *pend;
+    if (prep(r, "INSERT OR IGNORE INTO sweep_trials (sweep_id, idx, config_hash, seed, assignment, param_values, status)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending')", &ins))
+        return EL_ERR;
+    if (prep(r, "UPDATE sweep_trials SET status = ?3, run = CASE WHEN ?4 IN (SELECT uuid FROM runs) THEN ?4 END,"
+                " reused = ?5, metric = ?6, epochs = ?7, error = ?8, finished = ?9, lost_claims = max(lost_claims, ?10),"
+                " claim_token = NULL, lease_expires = NULL"
+                " WHERE sweep_id = ?1 AND idx = ?2 AND status NOT IN ('done', 'failed', 'stopped')", &fin)) {
+        sqlite3_finalize(ins);
+        return EL_ERR;
+    }
+    if (prep(r, "UPDATE sweep_trials SET status = 'claimed', claim_host = ?3, claim_pid = ?4, claim_job = ?5,"
+                " claimed_at = ?6, lease_expires = ?7, lost_claims = max(lost_claims, ?8),"
+                " claims = max(claims, lost_claims + 1)"
+                " WHERE sweep_id = ?1 AND idx = ?2 AND status IN ('pending', 'claimed')", &cl)) {
+        sqlite3_finalize(ins);
+        sqlite3_finalize(fin);
+        return EL_ERR;
+    }
+    if (prep(r, "UPDATE sweep_trials SET status = 'pending', claim_token = NULL, lease_expires = NULL,"
+                " lost_claims = max(lost_claims, ?3) WHERE sweep_id = ?1 AND idx = ?2 AND status = 'claimed'", &pend)) {
+        sqlite3_finalize(ins);
+        sqlite3_finalize(fin);
+        sqlite3_finalize(cl);
+        return EL_ERR;
+    }
+    char now[32];
+    iso_now_ms(now);
+    int e = EL_OK;
+    for (int64_t i = 0; i < c->n && !e; i++) {
+        const el_trial_state *t = &c->t[i];
+        if (t->config_hash && t->assignment && t->param_values) {
+            bind_text(ins, 1, c->sweep_id);
+            sqlite3_bind_int64(ins, 2, t->idx);
+            bind_text(ins, 3, t->config_hash);
+            if (t->has_seed) sqlite3_bind_int64(ins, 4, t->seed);
+            else sqlite3_bind_null(ins, 4);
+            bind_text(ins, 5, t->assignment);
+            bind_text(ins, 6, t->param_values);
+            if ((e = step_done(r, ins, "recording a trial"))) break;
+        }
+        sqlite3_stmt *st;
+        if (status_is_final(t->status)) {
+            st = fin;
+            bind_text(st, 3, t->status);
+            bind_text(st, 4, t->run);
+            sqlite3_bind_int(st, 5, t->reused ? 1 : 0);
+            bind_real(st, 6, t->metric);
+            if (t->epochs > 0) sqlite3_bind_int(st, 7, t->epochs);
+            else sqlite3_bind_null(st, 7);
+            bind_text(st, 8, t->error);
+            bind_text(st, 9, t->finished ? t->finished : now);
+            sqlite3_bind_int(st, 10, t->lost_claims);
+        } else if (el_streq(t->status, "claimed")) {
+            st = cl;
+            bind_text(st, 3, t->claim_host);
+            sqlite3_bind_int64(st, 4, t->claim_pid);
+            bind_text(st, 5, t->claim_job);
+            bind_text(st, 6, t->claimed_at);
+            bind_real(st, 7, t->lease_expires);
+            sqlite3_bind_int(st, 8, t->lost_claims);
+        } else {
+            st = pend;
+            sqlite3_bind_int(st, 3, t->lost_claims);
+        }
+        bind_text(st, 1, c->sweep_id);
+        sqlite3_bind_int64(st, 2, t->idx);
+        e = step_done(r, st, "recording a trial's state");
+        c->changed += sqlite3_changes(r->db);
+    }
+    sqlite3_finalize(ins);
+    sqlite3_finalize(fin);
+    sqlite3_finalize(cl);
+    sqlite3_finalize(pend);
+    return e;
+}
+
+int el_sweep_sync(el_registry *r, const char *sweep_id, const el_trial_state *t, int64_t n) {
+    if (check_sweep_args(r, sweep_id, "el_sweep_sync")) return EL_ERR;
+    if (n < 0 || (n > 0 && !t)) return el_err("%s: el_sweep_sync: bad trial list", r->path);
+    for (int64_t i = 0; i < n; i++)
+        if (!t[i].status || (!status_is_final(t[i].status) && !el_streq(t[i].status, "claimed") &&
+                             !el_streq(t[i].status, "pending")))
+            return el_err("%s: el_sweep_sync: trial %lld: bad status '%s'", r->path, (long long)t[i].idx,
+                          t[i].status ? t[i].status : "(null)");
+    sync_ctx c = {sweep_id, t, n, 0};
+    if (with_write_tx(r, "recording trial states", sync_tx, &c)) return EL_ERR;
+    return c.changed;
 }

@@ -41,6 +41,9 @@ typedef struct el_registry el_registry;
  * older: open it read-write once to upgrade it). Both refuse a non-emolab SQLite file that has
  * tables and a newer schema, leaving the file untouched. NULL + el_last_error() on failure. */
 el_registry *el_registry_open(const char *path, bool readonly);
+/* For a registry only this process writes, on a filesystem shared between machines (sweep shards):
+ * no -shm file (SQLite's exclusive locking mode); the file stays locked while it is open. */
+el_registry *el_registry_open_private(const char *path);
 void el_registry_close(el_registry *r);
 int32_t el_registry_schema_version(el_registry *r);
 const char *el_registry_path(el_registry *r);
@@ -144,6 +147,7 @@ typedef struct {
     const char *id, *name, *file;
     const char *definition, *definition_hash; /* canonical JSON of the trials' source and its sha256 */
     const char *method, *metric, *owner;
+    const char *dir;          /* the sweep directory (--launcher slurm), NULL: trials in the registry */
     bool maximize;
     int64_t n_trials;
 } el_reg_sweep;
@@ -212,6 +216,27 @@ typedef struct {
 /* Records a claimed trial's result; 1 = recorded, 0 = the claim was lost (nothing written). */
 int el_sweep_complete(el_registry *r, const char *sweep_id, int64_t idx, const char *token,
                       const el_trial_result *res);
+
+/* Trial states known elsewhere (a sweep directory, see sweep_dir.c) mirrored into sweep_trials, in
+ * one transaction. A trial that does not exist yet is added (config_hash, assignment and
+ * param_values given). Final states are written once: a done, failed or stopped trial keeps its
+ * result; claimed and pending replace only pending and claimed. The run is linked when it is in
+ * this registry. Returns how many rows changed. */
+typedef struct {
+    int64_t idx;
+    const char *status; /* pending | claimed | done | failed | stopped */
+    const char *config_hash, *assignment, *param_values;
+    int64_t seed;
+    bool has_seed;
+    const char *run, *error, *finished;
+    bool reused;
+    double metric;
+    int32_t epochs, lost_claims;
+    const char *claim_host, *claim_job, *claimed_at;
+    int64_t claim_pid;
+    double lease_expires;
+} el_trial_state;
+int el_sweep_sync(el_registry *r, const char *sweep_id, const el_trial_state *t, int64_t n);
 
 /* ---- import and merge (schema v2) ---------------------------------------------------------------
  * Copies runs recorded in another registry (another machine, a teammate, a sweep shard): every run

@@ -354,181 +354,28 @@ bool el_hyperband_should_stop(double mine, const double *values, int32_t n, doub
     return rank >= keep;
 }
 
-/* ---- the worker ---------------------------------------------------------------------------------- */
-el_worker_params el_worker_default_params(void) {
-    el_worker_params p = {.save_checkpoint = true, .lease_s = EL_SWEEP_DEFAULT_LEASE_S, .max_lost = 3};
-    return p;
-}
-
-/* A thread that renews the lease of the trial being run (its own registry connection). */
-typedef struct {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool started, quit, active, lost;
-    const char *registry, *sweep_id;
-    int64_t idx;
-    char token[37];
-    double lease_s;
-} heartbeat;
-
-static void *heartbeat_main(void *vctx) {
-    heartbeat *h = vctx;
-    el_registry *r = NULL;
-    double every = h->lease_s / 3.0;
-    if (every < 0.05) every = 0.05;
-    pthread_mutex_lock(&h->mu);
-    while (!h->quit) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        double t = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 + every;
-        ts.tv_sec = (time_t)t;
-        ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
-        pthread_cond_timedwait(&h->cv, &h->mu, &ts);
-        if (h->quit || !h->active) continue;
-        int64_t idx = h->idx;
-        char token[37];
-        memcpy(token, h->token, sizeof token);
-        pthread_mutex_unlock(&h->mu);
-        if (!r) r = el_registry_open(h->registry, false);
-        int rc = r ? el_sweep_heartbeat(r, h->sweep_id, idx, token, h->lease_s) : -1;
-        if (rc < 0) fprintf(stderr, "worker: warning: could not renew the lease of trial %lld: %s\n",
-                            (long long)idx, el_last_error());
-        pthread_mutex_lock(&h->mu);
-        if (rc == 0 && h->active && h->idx == idx) h->lost = true;
-    }
-    pthread_mutex_unlock(&h->mu);
-    el_registry_close(r);
-    return NULL;
-}
-
-static void heartbeat_set(heartbeat *h, bool active, int64_t idx, const char *token) {
-    pthread_mutex_lock(&h->mu);
-    h->active = active;
-    h->idx = idx;
-    h->lost = false;
-    snprintf(h->token, sizeof h->token, "%s", token ? token : "");
-    pthread_mutex_unlock(&h->mu);
-}
-
-typedef struct {
-    el_registry *reg;
-    const el_sweep *s;
-    const el_worker_params *p;
-    const char *sweep_id;
-    const char *metric_col;
-    /* the trial being run */
-    int64_t idx;
-    int32_t rungs[EL_HB_MAX_RUNGS], n_rungs;
-    char run_uuid[37];
-    char reason[512];
-    /* where a worker's time goes (seconds, summed over trials): printed when it ends */
-    double t_claim, t_build, t_run, t_record;
-} worker_ctx;
-
-/* This process's running run of the sweep (el_run_spec does not tell the callback its uuid). */
-static bool find_my_run(worker_ctx *w) {
-    if (w->run_uuid[0]) return true;
-    sqlite3 *db = el_registry_db(w->reg);
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT uuid FROM runs WHERE sweep_id = ? AND host = ? AND pid = ? AND status = 'running'"
-                               " ORDER BY created DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
-        return false;
-    sqlite3_bind_text(st, 1, w->sweep_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, el_hostname(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 3, (int64_t)getpid());
-    if (sqlite3_step(st) == SQLITE_ROW) snprintf(w->run_uuid, sizeof w->run_uuid, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return w->run_uuid[0] != 0;
-}
-
-static int on_epoch(void *vctx, int32_t epoch, double unused) {
-    (void)unused;
-    worker_ctx *w = vctx;
-    bool rung = false;
-    for (int32_t i = 0; i < w->n_rungs; i++) rung |= w->rungs[i] == epoch;
-    if (!rung || !w->metric_col || !find_my_run(w)) return 0;
-    sqlite3 *db = el_registry_db(w->reg);
-    /* the metric at this epoch of every trial of the sweep that reached it (this one included):
-     * runs trained in the sweep (not the interrupted or failed ones) and runs it reused */
-    char *q = sqlite3_mprintf("SELECT e.%s, e.run = %Q FROM epochs e JOIN runs r ON r.uuid = e.run"
-                              " WHERE e.epoch = %d AND e.%s IS NOT NULL AND r.status IN ('running', 'finished', 'stopped')"
-                              " AND (r.sweep_id = %Q OR r.uuid IN (SELECT run FROM sweep_trials WHERE sweep_id = %Q"
-                              " AND reused = 1 AND run IS NOT NULL))",
-                              w->metric_col, w->run_uuid, (int)epoch, w->metric_col, w->sweep_id, w->sweep_id);
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(db, q, -1, &st, NULL);
-    sqlite3_free(q);
-    if (rc != SQLITE_OK) {
-        fprintf(stderr, "worker: hyperband: %s\n", sqlite3_errmsg(db));
-        return 0;
-    }
-    double *vals = NULL, mine = NAN;
-    int64_t cap = 0;
-    int32_t n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        el_grow(vals, &cap, n + 1);
-        vals[n] = sqlite3_column_double(st, 0);
-        if (sqlite3_column_int(st, 1)) mine = vals[n];
-        n++;
-    }
-    sqlite3_finalize(st);
-    int32_t keep = 0, rank = 0;
-    double cutoff = NAN, eta = w->s->hb_eta > 1 ? w->s->hb_eta : 3;
-    bool stop = el_hyperband_should_stop(mine, vals, n, eta, w->s->maximize, &keep, &rank, &cutoff);
-    free(vals);
-    fprintf(stderr, "hyperband: trial %lld, epoch %d: %s %.6g, rank %d of %d at this rung, the best %d go on "
-                    "(cutoff %.6g): %s\n",
-            (long long)w->idx, (int)epoch, w->metric_col, mine, (int)rank + 1, (int)n, (int)keep, cutoff,
-            stop ? "stop" : "continue");
-    if (stop)
-        snprintf(w->reason, sizeof w->reason,
-                 "hyperband: %s %.6g at epoch %d is outside the best %d of the %d trials that reached this rung "
-                 "(cutoff %.6g, eta %g)",
-                 w->metric_col, mine, (int)epoch, (int)keep, (int)n, cutoff, eta);
-    return stop ? 1 : 0;
-}
-
-/* Bayes: trial idx made inside the claim's transaction from the observations so far. */
-static int make_bayes_trial(void *vctx, el_registry *r, int64_t idx, el_trial_claim *out) {
-    worker_ctx *w = vctx;
-    const el_sweep *s = w->s;
-    sqlite3 *db = el_registry_db(r);
+/* ---- trials made on demand (bayes) ------------------------------------------------------------- */
+int el_sweep_bayes_trial(const el_sweep *s, int64_t idx, const char *first_seed_values, const el_sweep_seen *seen,
+                         int32_t n_seen, el_trial_claim *out) {
     el_node *values[EL_SWEEP_MAX_PARAMS] = {0};
     int64_t ns = s->n_seeds > 0 ? s->n_seeds : 1;
-    sqlite3_stmt *st;
     int rc = EL_OK;
     if (idx % ns != 0) { /* another seed of a configuration: the values of its first trial */
-        if (sqlite3_prepare_v2(db, "SELECT param_values FROM sweep_trials WHERE sweep_id = ? AND idx = ?", -1, &st, NULL))
-            return el_err("%s: %s", el_registry_path(r), sqlite3_errmsg(db));
-        sqlite3_bind_text(st, 1, w->sweep_id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 2, idx - idx % ns);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            rc = el_sweep_values_parse(s, (const char *)sqlite3_column_text(st, 0), values);
-        else
-            rc = el_err("%s: sweep %s: trial %lld is missing", el_registry_path(r), w->sweep_id, (long long)(idx - idx % ns));
-        sqlite3_finalize(st);
-        if (rc) return EL_ERR;
+        if (!first_seed_values)
+            return el_err("%s: trial %lld: the values of trial %lld are missing", s->file, (long long)idx,
+                          (long long)(idx - idx % ns));
+        if (el_sweep_values_parse(s, first_seed_values, values)) return EL_ERR;
     } else {
-        if (sqlite3_prepare_v2(db, "SELECT param_values, metric, status FROM sweep_trials WHERE sweep_id = ?"
-                                   " AND status IN ('done', 'failed', 'stopped') ORDER BY idx", -1, &st, NULL))
-            return el_err("%s: %s", el_registry_path(r), sqlite3_errmsg(db));
-        sqlite3_bind_text(st, 1, w->sweep_id, -1, SQLITE_TRANSIENT);
-        el_node **all = NULL;
-        el_sweep_obs *obs = NULL;
-        int64_t cap_all = 0, cap_obs = 0;
+        el_node **all = xcalloc((size_t)n_seen * EL_SWEEP_MAX_PARAMS + 1, sizeof *all);
+        el_sweep_obs *obs = xcalloc((size_t)n_seen + 1, sizeof *obs);
         int32_t n = 0;
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            el_grow(all, &cap_all, (int64_t)(n + 1) * EL_SWEEP_MAX_PARAMS);
-            el_grow(obs, &cap_obs, n + 1);
+        for (int32_t i = 0; i < n_seen; i++) {
             el_node **v = all + (int64_t)n * EL_SWEEP_MAX_PARAMS;
-            if (el_sweep_values_parse(s, (const char *)sqlite3_column_text(st, 0), v)) continue;
-            bool failed = el_streq((const char *)sqlite3_column_text(st, 2), "failed");
-            obs[n].metric = failed || sqlite3_column_type(st, 1) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 1);
+            if (el_sweep_values_parse(s, seen[i].param_values, v)) continue;
+            obs[n].values = v;
+            obs[n].metric = seen[i].failed ? NAN : seen[i].metric;
             n++;
         }
-        sqlite3_finalize(st);
-        for (int32_t i = 0; i < n; i++) obs[i].values = all + (int64_t)i * EL_SWEEP_MAX_PARAMS;
         rc = el_sweep_suggest(s, el_sweep_trial_config(s, idx), obs, n, values);
         for (int32_t i = 0; i < n; i++) el_sweep_values_free(s, all + (int64_t)i * EL_SWEEP_MAX_PARAMS);
         free(all);
@@ -547,6 +394,7 @@ static int make_bayes_trial(void *vctx, el_registry *r, int64_t idx, el_trial_cl
         return EL_ERR;
     }
     int64_t seed = el_sweep_trial_seed(s, idx);
+    out->idx = idx;
     snprintf(out->config_hash, sizeof out->config_hash, "%s", spec.config_hash);
     out->seed = seed >= 0 ? seed : spec.train.seed;
     out->has_seed = true;
@@ -557,29 +405,295 @@ static int make_bayes_trial(void *vctx, el_registry *r, int64_t idx, el_trial_cl
     return EL_OK;
 }
 
-typedef enum { TRIAL_NEXT = 0, TRIAL_INTERRUPTED = 1, TRIAL_ERROR = -1 } trial_outcome;
+/* ---- the registry store: claims, results and runs in the registry (local sweeps) --------------- */
+typedef struct {
+    el_trial_store base;
+    el_registry *reg;        /* the worker's connection */
+    el_registry *hb_reg;     /* the heartbeat thread's own connection */
+    const char *registry_path, *sweep_id;
+    const el_sweep *s;
+    el_claim_params cp;
+} reg_store;
 
-/* A final (finished or stopped) run of this very trial: the sweep's run with the trial's name and
- * config hash. 1 found, 0 none. */
-static int find_own_run(worker_ctx *w, const el_spec *spec, char uuid[37], char status[16]) {
-    uuid[0] = status[0] = 0;
-    sqlite3 *db = el_registry_db(w->reg);
+static int reg_make_bayes(void *vctx, el_registry *r, int64_t idx, el_trial_claim *out) {
+    reg_store *rs = vctx;
+    const el_sweep *s = rs->s;
+    sqlite3 *db = el_registry_db(r);
+    int64_t ns = s->n_seeds > 0 ? s->n_seeds : 1;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT uuid, status FROM runs WHERE sweep_id = ? AND name = ? AND config_hash = ?"
-                               " AND status IN ('finished', 'stopped') ORDER BY finished DESC LIMIT 1", -1, &st, NULL))
-        return 0;
-    sqlite3_bind_text(st, 1, w->sweep_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, spec->name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, spec->config_hash, -1, SQLITE_TRANSIENT);
-    int found = 0;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        snprintf(uuid, 37, "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(status, 16, "%s", (const char *)sqlite3_column_text(st, 1));
-        found = 1;
+    if (idx % ns != 0) {
+        if (sqlite3_prepare_v2(db, "SELECT param_values FROM sweep_trials WHERE sweep_id = ? AND idx = ?", -1, &st, NULL))
+            return el_err("%s: %s", el_registry_path(r), sqlite3_errmsg(db));
+        sqlite3_bind_text(st, 1, rs->sweep_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, idx - idx % ns);
+        char *first = sqlite3_step(st) == SQLITE_ROW ? xstrdup((const char *)sqlite3_column_text(st, 0)) : NULL;
+        sqlite3_finalize(st);
+        int rc = el_sweep_bayes_trial(s, idx, first, NULL, 0, out);
+        free(first);
+        return rc;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT param_values, metric, status FROM sweep_trials WHERE sweep_id = ?"
+                               " AND status IN ('done', 'failed', 'stopped') ORDER BY idx", -1, &st, NULL))
+        return el_err("%s: %s", el_registry_path(r), sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, rs->sweep_id, -1, SQLITE_TRANSIENT);
+    el_sweep_seen *seen = NULL;
+    int64_t cap = 0;
+    int32_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        el_grow(seen, &cap, n + 1);
+        seen[n].param_values = xstrdup((const char *)sqlite3_column_text(st, 0));
+        seen[n].failed = el_streq((const char *)sqlite3_column_text(st, 2), "failed");
+        seen[n].metric = sqlite3_column_type(st, 1) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 1);
+        n++;
     }
     sqlite3_finalize(st);
+    int rc = el_sweep_bayes_trial(s, idx, NULL, seen, n, out);
+    for (int32_t i = 0; i < n; i++) free((char *)seen[i].param_values);
+    free(seen);
+    return rc;
+}
+
+static int reg_claim(el_trial_store *st, el_trial_claim *out) {
+    reg_store *rs = (reg_store *)st;
+    return el_sweep_claim(rs->reg, rs->sweep_id, &rs->cp, rs->s->method == EL_SWEEP_BAYES ? reg_make_bayes : NULL, rs,
+                          out);
+}
+
+static int reg_complete(el_trial_store *st, const el_trial_claim *c, const el_trial_result *r) {
+    reg_store *rs = (reg_store *)st;
+    return el_sweep_complete(rs->reg, rs->sweep_id, c->idx, c->token, r);
+}
+
+static int reg_release(el_trial_store *st, const el_trial_claim *c, const char *why) {
+    reg_store *rs = (reg_store *)st;
+    return el_sweep_release(rs->reg, rs->sweep_id, c->idx, c->token, why);
+}
+
+static int reg_heartbeat(el_trial_store *st, int64_t idx, const char *token) {
+    reg_store *rs = (reg_store *)st; /* called from the heartbeat thread only: its own connection */
+    if (!rs->hb_reg) rs->hb_reg = el_registry_open(rs->registry_path, false);
+    if (!rs->hb_reg) return EL_ERR;
+    return el_sweep_heartbeat(rs->hb_reg, rs->sweep_id, idx, token, rs->cp.lease_s);
+}
+
+static el_registry *reg_run_registry(el_trial_store *st, const el_trial_claim *c) {
+    (void)c;
+    return ((reg_store *)st)->reg;
+}
+
+static void reg_run_registry_done(el_trial_store *st, el_registry *r) {
+    (void)st;
+    (void)r;
+}
+
+/* The metric at `epoch` of every trial of the sweep that reached it (this one included): runs
+ * trained in the sweep (not the interrupted or failed ones) and the runs it reused. */
+static int reg_rung_values(el_trial_store *st, el_registry *run_reg, const char *run_uuid, int64_t idx, int32_t epoch,
+                           const char *col, double **vals, int32_t *n, double *mine) {
+    (void)run_reg;
+    (void)idx;
+    reg_store *rs = (reg_store *)st;
+    sqlite3 *db = el_registry_db(rs->reg);
+    char *q = sqlite3_mprintf("SELECT e.%s, e.run = %Q FROM epochs e JOIN runs r ON r.uuid = e.run"
+                              " WHERE e.epoch = %d AND e.%s IS NOT NULL AND r.status IN ('running', 'finished', 'stopped')"
+                              " AND (r.sweep_id = %Q OR r.uuid IN (SELECT run FROM sweep_trials WHERE sweep_id = %Q"
+                              " AND reused = 1 AND run IS NOT NULL))",
+                              col, run_uuid, (int)epoch, col, rs->sweep_id, rs->sweep_id);
+    sqlite3_stmt *s;
+    int rc = sqlite3_prepare_v2(db, q, -1, &s, NULL);
+    sqlite3_free(q);
+    if (rc != SQLITE_OK) return el_err("hyperband: %s", sqlite3_errmsg(db));
+    int64_t cap = 0;
+    *n = 0;
+    *mine = NAN;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        el_grow(*vals, &cap, *n + 1);
+        (*vals)[*n] = sqlite3_column_double(s, 0);
+        if (sqlite3_column_int(s, 1)) *mine = (*vals)[*n];
+        (*n)++;
+    }
+    sqlite3_finalize(s);
+    return EL_OK;
+}
+
+/* A final (finished or stopped) run of this very trial: the sweep's run with the trial's name and
+ * config hash (its worker died between recording the run and recording the trial). */
+static int reg_find_own(el_trial_store *st, const el_trial_claim *c, const el_spec *spec, el_trial_result *res,
+                        char uuid[37]) {
+    (void)c;
+    reg_store *rs = (reg_store *)st;
+    sqlite3 *db = el_registry_db(rs->reg);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, "SELECT uuid, status FROM runs WHERE sweep_id = ? AND name = ? AND config_hash = ?"
+                               " AND status IN ('finished', 'stopped') ORDER BY finished DESC LIMIT 1", -1, &s, NULL))
+        return 0;
+    sqlite3_bind_text(s, 1, rs->sweep_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, spec->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, spec->config_hash, -1, SQLITE_TRANSIENT);
+    int found = 0;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        snprintf(uuid, 37, "%s", (const char *)sqlite3_column_text(s, 0));
+        res->status = el_streq((const char *)sqlite3_column_text(s, 1), "finished") ? "done" : "stopped";
+        found = 1;
+    }
+    sqlite3_finalize(s);
+    if (found) el_sweep_run_metric(rs->reg, uuid, rs->s->metric_name, &res->metric, &res->epochs);
     return found;
 }
+
+static int reg_find_reusable(el_trial_store *st, const el_spec *spec, el_trial_result *res, char uuid[37]) {
+    reg_store *rs = (reg_store *)st;
+    char status[16];
+    int found = el_sweep_find_reusable(rs->reg, spec->config_hash, rs->s->hyperband, uuid, status);
+    if (found > 0) {
+        res->status = el_streq(status, "finished") ? "done" : "stopped";
+        el_sweep_run_metric(rs->reg, uuid, rs->s->metric_name, &res->metric, &res->epochs);
+    }
+    return found;
+}
+
+static void reg_free(el_trial_store *st) {
+    reg_store *rs = (reg_store *)st;
+    el_registry_close(rs->hb_reg);
+    free(rs);
+}
+
+el_trial_store *el_store_registry(el_registry *reg, const char *registry_path, const char *sweep_id,
+                                  const el_sweep *s, const el_worker_params *p) {
+    reg_store *rs = xcalloc(1, sizeof *rs);
+    rs->base = (el_trial_store){.kind = "registry", .claim = reg_claim, .complete = reg_complete,
+                                .release = reg_release, .heartbeat = reg_heartbeat, .run_registry = reg_run_registry,
+                                .run_registry_done = reg_run_registry_done, .rung_values = reg_rung_values,
+                                .find_own = reg_find_own, .find_reusable = reg_find_reusable, .free = reg_free};
+    rs->reg = reg;
+    rs->registry_path = registry_path;
+    rs->sweep_id = sweep_id;
+    rs->s = s;
+    rs->cp = (el_claim_params){.host = p->host, .job = p->job,
+                               .lease_s = p->lease_s > 0 ? p->lease_s : EL_SWEEP_DEFAULT_LEASE_S,
+                               .max_lost = p->max_lost};
+    return &rs->base;
+}
+
+/* ---- the worker ---------------------------------------------------------------------------------- */
+el_worker_params el_worker_default_params(void) {
+    el_worker_params p = {.save_checkpoint = true, .lease_s = EL_SWEEP_DEFAULT_LEASE_S, .max_lost = 3};
+    return p;
+}
+
+/* A thread that renews the lease of the trial being run (every lease/3). */
+typedef struct {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool started, quit, active, lost;
+    el_trial_store *store;
+    int64_t idx;
+    char token[37];
+    double lease_s;
+} heartbeat;
+
+static void *heartbeat_main(void *vctx) {
+    heartbeat *h = vctx;
+    double every = h->lease_s / 3.0;
+    if (every < 0.05) every = 0.05;
+    pthread_mutex_lock(&h->mu);
+    while (!h->quit) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        double t = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 + every;
+        ts.tv_sec = (time_t)t;
+        ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+        pthread_cond_timedwait(&h->cv, &h->mu, &ts);
+        if (h->quit || !h->active) continue;
+        int64_t idx = h->idx;
+        char token[37];
+        memcpy(token, h->token, sizeof token);
+        pthread_mutex_unlock(&h->mu);
+        int rc = h->store->heartbeat(h->store, idx, token);
+        if (rc < 0) fprintf(stderr, "worker: warning: could not renew the lease of trial %lld: %s\n",
+                            (long long)idx, el_last_error());
+        pthread_mutex_lock(&h->mu);
+        if (rc == 0 && h->active && h->idx == idx) {
+            if (!h->lost) fprintf(stderr, "worker: trial %lld: the claim was lost (another worker took it)\n", (long long)idx);
+            h->lost = true;
+        }
+    }
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+static void heartbeat_set(heartbeat *h, bool active, int64_t idx, const char *token) {
+    pthread_mutex_lock(&h->mu);
+    h->active = active;
+    h->idx = idx;
+    h->lost = false;
+    snprintf(h->token, sizeof h->token, "%s", token ? token : "");
+    pthread_mutex_unlock(&h->mu);
+}
+
+typedef struct {
+    el_trial_store *store;
+    el_registry *run_reg;    /* where the current trial's run is recorded */
+    const el_sweep *s;
+    const el_worker_params *p;
+    const char *sweep_id;
+    const char *metric_col;
+    /* the trial being run */
+    int64_t idx;
+    int32_t rungs[EL_HB_MAX_RUNGS], n_rungs;
+    char run_uuid[37];
+    char reason[512];
+    /* where a worker's time goes (seconds, summed over trials): printed when it ends */
+    double t_claim, t_build, t_run, t_record;
+} worker_ctx;
+
+/* This process's running run of the sweep (el_run_spec does not tell the callback its uuid). */
+static bool find_my_run(worker_ctx *w) {
+    if (w->run_uuid[0]) return true;
+    sqlite3 *db = el_registry_db(w->run_reg);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT uuid FROM runs WHERE sweep_id = ? AND host = ? AND pid = ? AND status = 'running'"
+                               " ORDER BY created DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_text(st, 1, w->sweep_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, el_hostname(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, (int64_t)getpid());
+    if (sqlite3_step(st) == SQLITE_ROW) snprintf(w->run_uuid, sizeof w->run_uuid, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return w->run_uuid[0] != 0;
+}
+
+static int on_epoch(void *vctx, int32_t epoch, double unused) {
+    (void)unused;
+    worker_ctx *w = vctx;
+    bool rung = false;
+    for (int32_t i = 0; i < w->n_rungs; i++) rung |= w->rungs[i] == epoch;
+    if (!rung || !w->metric_col || !find_my_run(w)) return 0;
+    double *vals = NULL, mine = NAN;
+    int32_t n = 0;
+    if (w->store->rung_values(w->store, w->run_reg, w->run_uuid, w->idx, epoch, w->metric_col, &vals, &n, &mine)) {
+        fprintf(stderr, "worker: hyperband: %s\n", el_last_error());
+        free(vals);
+        return 0;
+    }
+    int32_t keep = 0, rank = 0;
+    double cutoff = NAN, eta = w->s->hb_eta > 1 ? w->s->hb_eta : 3;
+    bool stop = el_hyperband_should_stop(mine, vals, n, eta, w->s->maximize, &keep, &rank, &cutoff);
+    free(vals);
+    fprintf(stderr, "hyperband: trial %lld, epoch %d: %s %.6g, rank %d of %d at this rung, the best %d go on "
+                    "(cutoff %.6g): %s\n",
+            (long long)w->idx, (int)epoch, w->metric_col, mine, (int)rank + 1, (int)n, (int)keep, cutoff,
+            stop ? "stop" : "continue");
+    if (stop)
+        snprintf(w->reason, sizeof w->reason,
+                 "hyperband: %s %.6g at epoch %d is outside the best %d of the %d trials that reached this rung "
+                 "(cutoff %.6g, eta %g)",
+                 w->metric_col, mine, (int)epoch, (int)keep, (int)n, cutoff, eta);
+    return stop ? 1 : 0;
+}
+
+typedef enum { TRIAL_NEXT = 0, TRIAL_INTERRUPTED = 1, TRIAL_ERROR = -1 } trial_outcome;
 
 static void log_time(char out[32]) {
     time_t t = time(NULL);
@@ -589,7 +703,7 @@ static void log_time(char out[32]) {
 }
 
 static int complete(worker_ctx *w, const el_trial_claim *c, const el_trial_result *res) {
-    int rc = el_sweep_complete(w->reg, w->sweep_id, c->idx, c->token, res);
+    int rc = w->store->complete(w->store, c, res);
     if (rc < 0) return rc;
     if (rc == 0)
         fprintf(stderr, "worker: trial %lld: the claim was lost meanwhile (its lease expired and another worker took "
@@ -631,42 +745,43 @@ static trial_outcome run_trial(worker_ctx *w, heartbeat *hb, const el_trial_clai
         return e ? TRIAL_ERROR : TRIAL_NEXT;
     }
     char uuid[37] = "", status[16] = "";
-    /* this sweep's own run of the trial finished, but its worker died before recording the trial
+    /* this sweep's own run of the trial is final, but its worker died before recording the trial
      * (kill -9 between the two commits): the trial is done, by that run */
-    if (find_own_run(w, &spec, uuid, status) == 1) {
-        int32_t epochs = 0;
-        el_sweep_run_metric(w->reg, uuid, s->metric_name, &tr.metric, &epochs);
-        tr.status = el_streq(status, "finished") ? "done" : "stopped";
+    if (w->store->find_own(w->store, c, &spec, &tr, uuid) == 1) {
         tr.run = uuid;
-        tr.epochs = epochs;
-        tr.error = el_streq(status, "stopped") ? "stopped by hyperband (recorded before the sweep was interrupted)" : NULL;
-        fprintf(stderr, "trial %lld: its run %s had %s before the worker died; recorded\n", (long long)c->idx, uuid,
-                status);
+        tr.error = el_streq(tr.status, "stopped") ? "stopped by hyperband (recorded before its worker died)" : NULL;
+        fprintf(stderr, "trial %lld: its run %s was %s before the worker died; recorded\n", (long long)c->idx, uuid,
+                tr.status);
         el_spec_free(&spec);
         return complete(w, c, &tr) ? TRIAL_ERROR : TRIAL_NEXT;
     }
-    if (!p->rerun) {
-        int found = el_sweep_find_reusable(w->reg, spec.config_hash, s->hyperband, uuid, status);
-        if (found > 0) {
-            int32_t epochs = 0;
-            el_sweep_run_metric(w->reg, uuid, s->metric_name, &tr.metric, &epochs);
-            tr.status = el_streq(status, "finished") ? "done" : "stopped";
-            tr.run = uuid;
-            tr.reused = true;
-            tr.epochs = epochs;
-            tr.error = NULL;
-            fprintf(stderr, "trial %lld: reused run %s (%s, same config hash %.12s)\n", (long long)c->idx, uuid,
-                    status, spec.config_hash);
-            el_spec_free(&spec);
-            return complete(w, c, &tr) ? TRIAL_ERROR : TRIAL_NEXT;
-        }
+    if (!p->rerun && w->store->find_reusable(w->store, &spec, &tr, uuid) == 1) {
+        tr.run = uuid;
+        tr.reused = true;
+        tr.error = NULL;
+        fprintf(stderr, "trial %lld: reused run %s (%s, same config hash %.12s)\n", (long long)c->idx, uuid, tr.status,
+                spec.config_hash);
+        el_spec_free(&spec);
+        return complete(w, c, &tr) ? TRIAL_ERROR : TRIAL_NEXT;
     }
+    tr = (el_trial_result){.status = "failed", .metric = NAN};
     w->t_build += el_now() - tb;
     if (spec.train.threads == 0 && p->threads > 0) spec.train.threads = p->threads;
     if (p->data_root) {
         free(spec.data.root);
         spec.data.root = xstrdup(p->data_root);
     }
+    el_registry *run_reg = w->store->run_registry(w->store, c);
+    if (!run_reg) {
+        char *why = el_printf("not started: %s", el_last_error());
+        fprintf(stderr, "worker: trial %lld: %s\n", (long long)c->idx, why);
+        w->store->release(w->store, c, why);
+        el_err("%s", why);
+        free(why);
+        el_spec_free(&spec);
+        return TRIAL_ERROR;
+    }
+    w->run_reg = run_reg;
     w->idx = c->idx;
     w->run_uuid[0] = 0;
     w->reason[0] = 0;
@@ -682,7 +797,7 @@ static trial_outcome run_trial(worker_ctx *w, heartbeat *hb, const el_trial_clai
     el_train_result res;
     heartbeat_set(hb, true, c->idx, c->token);
     double t0 = el_now();
-    el_run_spec(w->reg, &spec, &rp, uuid, &res);
+    el_run_spec(run_reg, &spec, &rp, uuid, &res);
     double secs = el_now() - t0, tr0 = el_now();
     w->t_run += secs;
     heartbeat_set(hb, false, -1, NULL);
@@ -690,33 +805,36 @@ static trial_outcome run_trial(worker_ctx *w, heartbeat *hb, const el_trial_clai
     if (!uuid[0]) { /* the registry refused the run: nothing was trained */
         char *why = el_printf("not started: %s", el_last_error());
         fprintf(stderr, "worker: trial %lld: %s\n", (long long)c->idx, why);
-        el_sweep_release(w->reg, w->sweep_id, c->idx, c->token, why);
+        w->store->run_registry_done(w->store, run_reg);
+        w->store->release(w->store, c, why);
         el_err("%s", why);
         free(why);
         return TRIAL_ERROR;
     }
     /* the run's recorded status is the truth (a failed registry write leaves it running) */
-    if (el_run_get_status(w->reg, uuid, status) != 1) status[0] = 0;
+    if (el_run_get_status(run_reg, uuid, status) != 1) status[0] = 0;
+    if (el_streq(status, "finished") || el_streq(status, "stopped"))
+        el_sweep_run_metric(run_reg, uuid, s->metric_name, &tr.metric, NULL);
+    w->store->run_registry_done(w->store, run_reg);
+    w->run_reg = NULL;
     char tend[32];
     log_time(tend);
-    if (el_streq(status, "interrupted") || el_streq(status, "running")) {
-        char *why = el_printf("run %s was %s: %s", uuid, el_streq(status, "running") ? "not recorded" : "interrupted",
+    if (el_streq(status, "interrupted") || el_streq(status, "running") || !status[0]) {
+        char *why = el_printf("run %s was %s: %s", uuid, el_streq(status, "interrupted") ? "interrupted" : "not recorded",
                               res.error[0] ? res.error : el_last_error());
-        int released = el_sweep_release(w->reg, w->sweep_id, c->idx, c->token, why);
+        int released = w->store->release(w->store, c, why);
         fprintf(stderr, "[%s] trial %lld: %s; the trial returns to the queue%s\n", tend, (long long)c->idx, why,
                 released == 1 ? "" : " (claim already lost)");
         free(why);
-        return el_streq(status, "running") ? TRIAL_ERROR : TRIAL_INTERRUPTED;
+        return el_streq(status, "interrupted") ? TRIAL_INTERRUPTED : TRIAL_ERROR;
     }
     tr.run = uuid;
     tr.epochs = res.epochs_run;
     if (el_streq(status, "finished")) {
         tr.status = "done";
-        el_sweep_run_metric(w->reg, uuid, s->metric_name, &tr.metric, NULL);
     } else if (el_streq(status, "stopped")) {
         tr.status = "stopped";
         tr.error = w->reason[0] ? w->reason : res.error;
-        el_sweep_run_metric(w->reg, uuid, s->metric_name, &tr.metric, NULL);
     } else {
         tr.status = "failed";
         tr.error = res.error[0] ? res.error : "failed (see the worker log)";
@@ -729,51 +847,78 @@ static trial_outcome run_trial(worker_ctx *w, heartbeat *hb, const el_trial_clai
     return e ? TRIAL_ERROR : TRIAL_NEXT;
 }
 
-int el_sweep_worker(const el_worker_params *p) {
-    double t_start = el_now();
-    if (!p->registry || !p->sweep_id) {
-        el_err("emolab worker: --registry and --sweep-id are required");
-        return 2;
+/* The sweep a worker works for: its id, file and definition hash, from the registry or from the
+ * sweep directory. */
+static int worker_sweep(const el_worker_params *p, el_registry **reg, char **id, char **file, char **def_hash) {
+    *reg = NULL;
+    *id = *file = *def_hash = NULL;
+    if (p->sweep_dir) {
+        el_sweep_dir_info di;
+        if (el_sweep_dir_read_info(p->sweep_dir, &di)) return 1;
+        *id = xstrdup(di.id);
+        *file = xstrdup(di.file);
+        *def_hash = xstrdup(di.definition_hash);
+        el_sweep_dir_info_free(&di);
+        return 0;
     }
-    el_registry *reg = el_registry_open(p->registry, false);
-    if (!reg) return 1;
+    *reg = el_registry_open(p->registry, false);
+    if (!*reg) return 1;
     el_sweep_row row;
-    int rc = el_sweep_row_get(reg, p->sweep_id, &row);
+    int rc = el_sweep_row_get(*reg, p->sweep_id, &row);
     if (rc != 1) {
         if (rc == 0) el_err("%s: no sweep %s (emolab sweep --status lists the sweeps)", p->registry, p->sweep_id);
-        el_registry_close(reg);
+        el_registry_close(*reg);
+        *reg = NULL;
         return 1;
     }
-    const char *file = p->file ? p->file : row.file;
+    *id = xstrdup(row.id);
+    *file = xstrdup(row.file);
+    *def_hash = xstrdup(row.definition_hash);
+    el_sweep_row_free(&row);
+    return 0;
+}
+
+int el_sweep_worker(const el_worker_params *p) {
+    double t_start = el_now();
+    if (!p->sweep_dir && (!p->registry || !p->sweep_id)) {
+        el_err("emolab worker: give --sweep-dir DIR, or --registry and --sweep-id");
+        return 2;
+    }
+    el_registry *reg;
+    char *id, *rec_file, *rec_hash;
+    if (worker_sweep(p, &reg, &id, &rec_file, &rec_hash)) return 1;
+    const char *file = p->file ? p->file : rec_file;
     el_sweep s;
+    int out = 0;
     if (el_sweep_load(file, &s) != EL_OK) {
-        el_err_prefix("sweep %s", p->sweep_id);
-        el_sweep_row_free(&row);
-        el_registry_close(reg);
-        return 1;
+        el_err_prefix("sweep %s", id);
+        out = 1;
+        goto end;
     }
     char hash[65];
     free(el_sweep_definition(&s, hash));
-    if (strcmp(hash, row.definition_hash) != 0) {
+    if (strcmp(hash, rec_hash) != 0) {
         el_err("%s no longer defines sweep %s (it was edited after the sweep started: its definition hash is "
                "%.12s, the sweep's %.12s); restore it, or start a new sweep with the edited file",
-               file, p->sweep_id, hash, row.definition_hash);
+               file, id, hash, rec_hash);
         el_sweep_free(&s);
-        el_sweep_row_free(&row);
-        el_registry_close(reg);
-        return 1;
+        out = 1;
+        goto end;
     }
-    worker_ctx w = {.reg = reg, .s = &s, .p = p, .sweep_id = p->sweep_id,
-                    .metric_col = el_sweep_metric_column(s.metric_name)};
-    heartbeat hb = {.registry = p->registry, .sweep_id = p->sweep_id,
-                    .lease_s = p->lease_s > 0 ? p->lease_s : EL_SWEEP_DEFAULT_LEASE_S};
+    el_trial_store *store = p->sweep_dir ? el_store_dir(p->sweep_dir, id, &s, p) : el_store_registry(reg, p->registry, id, &s, p);
+    if (!store) {
+        el_sweep_free(&s);
+        out = 1;
+        goto end;
+    }
+    worker_ctx w = {.store = store, .s = &s, .p = p, .sweep_id = id, .metric_col = el_sweep_metric_column(s.metric_name)};
+    heartbeat hb = {.store = store, .lease_s = p->lease_s > 0 ? p->lease_s : EL_SWEEP_DEFAULT_LEASE_S};
     pthread_mutex_init(&hb.mu, NULL);
     pthread_cond_init(&hb.cv, NULL);
     hb.started = pthread_create(&hb.th, NULL, heartbeat_main, &hb) == 0;
-    el_claim_params cp = {.job = p->job, .lease_s = hb.lease_s, .max_lost = p->max_lost};
-    int out = 0, n_run = 0;
-    fprintf(stderr, "worker pid %d on %s: sweep %s (%s), %d libtorch thread(s)\n", (int)getpid(), el_hostname(),
-            p->sweep_id, file, (int)p->threads);
+    int n_run = 0;
+    fprintf(stderr, "worker pid %d on %s%s%s: sweep %s (%s), %s store, %d libtorch thread(s)\n", (int)getpid(),
+            el_hostname(), p->job ? ", job " : "", p->job ? p->job : "", id, file, store->kind, (int)p->threads);
     for (;;) {
         if (p->stop && *p->stop) {
             out = 130;
@@ -781,7 +926,7 @@ int el_sweep_worker(const el_worker_params *p) {
         }
         el_trial_claim c;
         double tc = el_now();
-        int got = el_sweep_claim(reg, p->sweep_id, &cp, s.method == EL_SWEEP_BAYES ? make_bayes_trial : NULL, &w, &c);
+        int got = store->claim(store, &c);
         w.t_claim += el_now() - tc;
         if (got < 0) {
             out = 1;
@@ -817,8 +962,12 @@ int el_sweep_worker(const el_worker_params *p) {
     }
     pthread_mutex_destroy(&hb.mu);
     pthread_cond_destroy(&hb.cv);
+    store->free(store);
     el_sweep_free(&s);
-    el_sweep_row_free(&row);
+end:
+    free(id);
+    free(rec_file);
+    free(rec_hash);
     el_registry_close(reg);
     return out;
 }

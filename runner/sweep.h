@@ -58,8 +58,10 @@ int el_sweep_counts_get(el_registry *r, const char *sweep_id, const char *metric
                         el_sweep_counts *c);
 
 typedef struct {
-    const char *registry;         /* registry path (required) */
-    const char *sweep_id;         /* required */
+    const char *registry;         /* registry path (with sweep_id; not with sweep_dir) */
+    const char *sweep_id;
+    const char *sweep_dir;        /* a sweep directory (sweep_dir.c) instead of the registry */
+    const char *host;             /* the host name claims carry (NULL: this host's) */
     const char *file;             /* the sweep file; NULL = the path recorded with the sweep */
     const char *experiments_dir;  /* run outputs (NULL = $EMOLAB_EXPERIMENTS or ./experiments) */
     const char *data_root;        /* NULL = the spec's / $EMOLAB_DATA */
@@ -76,6 +78,72 @@ el_worker_params el_worker_default_params(void);
 /* Claims and runs trials until none is left, the stop flag is set, or an error. Returns 0 when
  * nothing is left, 130 when stopped by a signal, 1 on an error (el_last_error()). */
 int el_sweep_worker(const el_worker_params *p);
+
+/* ---- trial stores: where claims, results and runs live ------------------------------------------
+ * The worker loop is the same for every launcher; the store decides where things go:
+ *  - registry (local sweeps, `-j N`): claims and results in sweep_trials, runs in the registry;
+ *  - dir (Slurm, any machines sharing a filesystem; sweep_dir.c): claims and results are files of
+ *    a sweep directory, each trial's run a one-run registry file of its own, consolidated into the
+ *    registry by the controller (el_sweep_dir_collect). */
+typedef struct el_trial_store el_trial_store;
+struct el_trial_store {
+    const char *kind;
+    int (*claim)(el_trial_store *st, el_trial_claim *out);                            /* 1, 0 none left, -1 */
+    int (*complete)(el_trial_store *st, const el_trial_claim *c, const el_trial_result *r); /* 1, 0 lost, -1 */
+    int (*release)(el_trial_store *st, const el_trial_claim *c, const char *why);
+    int (*heartbeat)(el_trial_store *st, int64_t idx, const char *token); /* heartbeat thread; 1, 0 lost, -1 */
+    el_registry *(*run_registry)(el_trial_store *st, const el_trial_claim *c);         /* where the run goes */
+    void (*run_registry_done)(el_trial_store *st, el_registry *r);
+    /* hyperband: the metric (epochs column `col`) at `epoch` of every trial that reached it */
+    int (*rung_values)(el_trial_store *st, el_registry *run_reg, const char *run_uuid, int64_t idx, int32_t epoch,
+                       const char *col, double **vals, int32_t *n, double *mine);
+    /* a final run of this trial recorded before its worker died; 1 = found (res, uuid filled) */
+    int (*find_own)(el_trial_store *st, const el_trial_claim *c, const el_spec *spec, el_trial_result *res,
+                    char uuid[37]);
+    /* an earlier run with the trial's config to reuse; 1 = found */
+    int (*find_reusable)(el_trial_store *st, const el_spec *spec, el_trial_result *res, char uuid[37]);
+    void (*free)(el_trial_store *st);
+};
+el_trial_store *el_store_registry(el_registry *reg, const char *registry_path, const char *sweep_id,
+                                  const el_sweep *s, const el_worker_params *p);
+el_trial_store *el_store_dir(const char *dir, const char *sweep_id, const el_sweep *s, const el_worker_params *p);
+
+/* Bayes trials made when claimed: the finished ones as the model sees them. */
+typedef struct {
+    const char *param_values; /* JSON array */
+    double metric;
+    bool failed;
+} el_sweep_seen;
+/* Trial idx: another seed of a configuration takes first_seed_values (the values of trial
+ * idx - idx % n_seeds); a new configuration is suggested by the TPE model from `seen`. Fills out
+ * (config_hash, seed, assignment, param_values). */
+int el_sweep_bayes_trial(const el_sweep *s, int64_t idx, const char *first_seed_values, const el_sweep_seen *seen,
+                         int32_t n_seen, el_trial_claim *out);
+
+/* ---- sweep directories (sweep_dir.c) ------------------------------------------------------------ */
+typedef struct {
+    char *id, *file, *definition_hash, *registry;
+    char *method, *metric;
+    bool maximize;
+    int64_t n_trials;
+} el_sweep_dir_info;
+int el_sweep_dir_read_info(const char *dir, el_sweep_dir_info *out);
+void el_sweep_dir_info_free(el_sweep_dir_info *di);
+/* Makes (or completes: idempotent) the sweep directory of a sweep recorded in the registry: its
+ * layout, sweep.json, every trial, and the results of trials already final (reused ones). */
+int el_sweep_dir_create(const char *dir, el_registry *reg, const char *sweep_id, const char *registry_path);
+/* Moves aside the claims of dead holders (host: the identity to check pids for, NULL = this
+ * host's); count_lost = false when the whole sweep was stopped and is resumed. Returns how many. */
+int el_sweep_dir_recover(const char *dir, const char *host, bool count_lost);
+typedef struct {
+    int64_t collected;     /* results read this time */
+    int64_t runs_imported; /* runs copied into the registry */
+    int64_t claimed, final;
+} el_collect_stats;
+/* Consolidates the directory into the registry: imports the runs of published results (from their
+ * run files, idempotent by uuid) and records every trial's state (done/failed/stopped, claimed by
+ * whom, pending). Idempotent: run it as often as wanted. */
+int el_sweep_dir_collect(el_registry *reg, const char *dir, const char *sweep_id, el_collect_stats *out);
 
 /* ---- shared by sweep.c and sweep_cmd.c ----------------------------------------------------------- */
 const char *el_sweep_method_name(el_sweep_method m);

@@ -284,7 +284,8 @@ CREATE TABLE sweeps (
     n_trials        INTEGER NOT NULL CHECK (n_trials >= 0),
     created         TEXT NOT NULL,
     host            TEXT NOT NULL,
-    owner           TEXT NOT NULL DEFAULT ''
+    owner           TEXT NOT NULL DEFAULT '',
+    dir             TEXT                        -- its sweep directory (--launcher slurm), NULL: all in here
 );
 CREATE INDEX sweeps_definition ON sweeps (definition_hash, created);
 

@@ -597,6 +597,11 @@ el_registry *el_registry_open(const char *path, bool readonly) { return registry
  * nothing needs memory shared between machines; the file is locked while it is open. */
 el_registry *el_registry_open_private(const char *path) { return registry_open(path, false, true); }
 
+int el_registry_seal_private(el_registry *r) {
+    if (!r || r->readonly) return el_err("el_registry_seal_private: no writable registry");
+    return exec_sql(r, "PRAGMA journal_mode = DELETE", "leaving WAL mode");
+}
+
 static el_registry *registry_open(const char *path, bool readonly, bool exclusive) {
     if (!path || !*path) {
         el_err("no registry path given: pass --registry PATH or set EMOLAB_REGISTRY");
@@ -2224,6 +2229,8 @@ int el_registry_adopt_copy(el_registry *r, const char *src_path, el_import_stats
 }
 
 /* ---- sweeps run elsewhere (sweep directories): mirroring their trial states ---------------------- */
+static bool trial_final(const char *s) { return el_streq(s, "done") || el_streq(s, "failed") || el_streq(s, "stopped"); }
+
 typedef struct {
     const char *sweep_id;
     const el_trial_state *t;
@@ -2240,7 +2247,8 @@ static int sync_tx(el_registry *r, void *vctx) {
         return EL_ERR;
     if (prep(r, "UPDATE sweep_trials SET status = ?3, run = CASE WHEN ?4 IN (SELECT uuid FROM runs) THEN ?4 END,"
                 " reused = ?5, metric = ?6, epochs = ?7, error = ?8, finished = ?9, lost_claims = max(lost_claims, ?10),"
-                " claim_token = NULL, lease_expires = NULL"
+                " claims = CASE WHEN ?5 = 1 THEN claims ELSE max(claims, ?10 + 1) END, claim_token = NULL, lease_expires = NULL,"
+                " claim_host = coalesce(?11, claim_host), claim_job = coalesce(?12, claim_job)"
                 " WHERE sweep_id = ?1 AND idx = ?2 AND status NOT IN ('done', 'failed', 'stopped')", &fin)) {
         sqlite3_finalize(ins);
         return EL_ERR;
@@ -2276,7 +2284,7 @@ static int sync_tx(el_registry *r, void *vctx) {
             if ((e = step_done(r, ins, "recording a trial"))) break;
         }
         sqlite3_stmt *st;
-        if (status_is_final(t->status)) {
+        if (trial_final(t->status)) {
             st = fin;
             bind_text(st, 3, t->status);
             bind_text(st, 4, t->run);
@@ -2287,6 +2295,8 @@ static int sync_tx(el_registry *r, void *vctx) {
             bind_text(st, 8, t->error);
             bind_text(st, 9, t->finished ? t->finished : now);
             sqlite3_bind_int(st, 10, t->lost_claims);
+            bind_text(st, 11, t->claim_host);
+            bind_text(st, 12, t->claim_job);
         } else if (el_streq(t->status, "claimed")) {
             st = cl;
             bind_text(st, 3, t->claim_host);
@@ -2315,7 +2325,7 @@ int el_sweep_sync(el_registry *r, const char *sweep_id, const el_trial_state *t,
     if (check_sweep_args(r, sweep_id, "el_sweep_sync")) return EL_ERR;
     if (n < 0 || (n > 0 && !t)) return el_err("%s: el_sweep_sync: bad trial list", r->path);
     for (int64_t i = 0; i < n; i++)
-        if (!t[i].status || (!status_is_final(t[i].status) && !el_streq(t[i].status, "claimed") &&
+        if (!t[i].status || (!trial_final(t[i].status) && !el_streq(t[i].status, "claimed") &&
                              !el_streq(t[i].status, "pending")))
             return el_err("%s: el_sweep_sync: trial %lld: bad status '%s'", r->path, (long long)t[i].idx,
                           t[i].status ? t[i].status : "(null)");

@@ -44,6 +44,9 @@ el_registry *el_registry_open(const char *path, bool readonly);
 /* For a registry only this process writes, on a filesystem shared between machines (sweep shards):
  * no -shm file (SQLite's exclusive locking mode); the file stays locked while it is open. */
 el_registry *el_registry_open_private(const char *path);
+/* Before closing such a registry: back to a rollback journal, so that readers (on any machine) need
+ * no WAL index. */
+int el_registry_seal_private(el_registry *r);
 void el_registry_close(el_registry *r);
 int32_t el_registry_schema_version(el_registry *r);
 const char *el_registry_path(el_registry *r);

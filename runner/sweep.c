@@ -982,8 +982,8 @@ int el_sweep_row_get(el_registry *r, const char *sweep_id, el_sweep_row *out) {
     memset(out, 0, sizeof *out);
     sqlite3 *db = el_registry_db(r);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT id, name, file, definition_hash, method, metric, goal, n_trials, created, host"
-                               " FROM sweeps WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT id, name, file, definition_hash, method, metric, goal, n_trials, created, host,"
+                               " dir FROM sweeps WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
         return el_err("%s: reading sweep %s: %s", el_registry_path(r), sweep_id, sqlite3_errmsg(db));
     sqlite3_bind_text(st, 1, sweep_id, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st), found = 0;
@@ -998,6 +998,7 @@ int el_sweep_row_get(el_registry *r, const char *sweep_id, el_sweep_row *out) {
         out->n_trials = sqlite3_column_int64(st, 7);
         out->created = col_str(st, 8);
         out->host = col_str(st, 9);
+        out->dir = sqlite3_column_type(st, 10) == SQLITE_NULL ? NULL : col_str(st, 10);
         found = 1;
     } else if (rc != SQLITE_DONE) {
         found = el_err("%s: reading sweep %s: %s", el_registry_path(r), sweep_id, sqlite3_errmsg(db));
@@ -1015,6 +1016,7 @@ void el_sweep_row_free(el_sweep_row *row) {
     free(row->metric);
     free(row->created);
     free(row->host);
+    free(row->dir);
     memset(row, 0, sizeof *row);
 }
 
@@ -1037,7 +1039,7 @@ int el_sweep_find_latest(el_registry *r, const char *definition_hash, char id[EL
     return found;
 }
 
-static void new_sweep_id(const el_sweep *s, char id[EL_SWEEP_ID_MAX]) {
+void el_sweep_new_id(const el_sweep *s, char id[EL_SWEEP_ID_MAX]) {
     time_t t = time(NULL);
     struct tm tm;
     gmtime_r(&t, &tm);
@@ -1058,7 +1060,7 @@ typedef struct {
 } gen_trial;
 
 int el_sweep_create_new(el_registry *r, const el_sweep *s, const char *file_abs, bool rerun, const char *owner,
-                        char id[EL_SWEEP_ID_MAX], int64_t *n_reused) {
+                        const char *dir, char id[EL_SWEEP_ID_MAX], int64_t *n_reused) {
     *n_reused = 0;
     char def_hash[65];
     char *def = el_sweep_definition(s, def_hash);
@@ -1100,10 +1102,10 @@ int el_sweep_create_new(el_registry *r, const el_sweep *s, const char *file_abs,
                                 .reuse_metric = g[i].metric, .reuse_epochs = g[i].epochs};
     }
     if (rc == EL_OK) {
-        new_sweep_id(s, id);
+        if (!id[0]) el_sweep_new_id(s, id);
         el_reg_sweep rs = {.id = id, .name = s->name, .file = file_abs, .definition = def, .definition_hash = def_hash,
                            .method = el_sweep_method_name(s->method), .metric = s->metric_name, .owner = owner,
-                           .maximize = s->maximize, .n_trials = s->n_trials};
+                           .dir = dir, .maximize = s->maximize, .n_trials = s->n_trials};
         rc = el_sweep_create(r, &rs, ti, n);
     }
     for (int64_t i = 0; i < n; i++) {

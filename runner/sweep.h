@@ -170,6 +170,7 @@ int el_sweep_run_metric(el_registry *r, const char *uuid, const char *metric, do
 
 typedef struct {
     char *id, *name, *file, *definition_hash, *method, *metric, *created, *host;
+    char *dir;                   /* the sweep directory; NULL when the trials live in the registry */
     bool maximize;
     int64_t n_trials;
 } el_sweep_row;
@@ -179,10 +180,13 @@ void el_sweep_row_free(el_sweep_row *row);
 /* The most recent sweep with this definition hash: 1 found (id filled), 0 none, -1 error. */
 int el_sweep_find_latest(el_registry *r, const char *definition_hash, char id[EL_SWEEP_ID_MAX]);
 
+/* A new sweep id: NAME-YYYYMMDD-HHMMSS-XXXX. */
+void el_sweep_new_id(const el_sweep *s, char id[EL_SWEEP_ID_MAX]);
 /* Creates a new sweep in the registry: every trial of a grid/random sweep as a row (bayes: none
  * yet), trials whose config hash has a finished run (or stopped, with hyperband) recorded as done
- * with it unless rerun. file_abs: the sweep file's absolute path. */
+ * with it unless rerun. file_abs: the sweep file's absolute path; dir: its sweep directory (NULL:
+ * none). id: given (id[0] != 0) or made. */
 int el_sweep_create_new(el_registry *r, const el_sweep *s, const char *file_abs, bool rerun, const char *owner,
-                        char id[EL_SWEEP_ID_MAX], int64_t *n_reused);
+                        const char *dir, char id[EL_SWEEP_ID_MAX], int64_t *n_reused);
 
 #endif /* EL_SWEEP_H */

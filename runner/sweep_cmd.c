@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -84,12 +85,19 @@ static void sweep_usage(FILE *out) {
 
 static void worker_usage(FILE *out) {
     fprintf(out,
-            "usage: emolab worker --sweep-id ID [--registry FILE] [options]\n\n"
-            "One sweep worker: claims the next pending trial of sweep ID (atomically), runs it, records\n"
-            "it, and takes the next, until none is left. `emolab sweep -j N` starts N of these; a\n"
-            "scheduler can start more on its own (they share the claims).\n\n"
+            "usage: emolab worker --sweep-id ID [--registry FILE] [options]\n"
+            "       emolab worker --sweep-dir DIR [options]\n\n"
+            "One sweep worker: claims the next pending trial of a sweep (atomically), runs it, records\n"
+            "it, and takes the next, until none is left. `emolab sweep -j N` starts N of these, `emolab\n"
+            "sweep --launcher slurm` a job array of them; more can be started by hand (they share the\n"
+            "claims). With --sweep-id the claims and runs are in the registry (one machine); with\n"
+            "--sweep-dir in a sweep directory on a filesystem shared by the machines (no SQLite file is\n"
+            "written by two machines), consolidated into the registry by `emolab sweep --collect`.\n\n"
             "options:\n"
             "  --registry FILE     the registry (default $EMOLAB_REGISTRY or ./registry.db)\n"
+            "  --host NAME         the host name claims carry (default: this host's, or\n"
+            "                      $EMOLAB_WORKER_HOST, where %%j is replaced by --job; containers whose\n"
+            "                      host names collide set it)\n"
             "  --file FILE         the sweep file (default: the path recorded with the sweep)\n"
             "  --experiments DIR   run outputs (default $EMOLAB_EXPERIMENTS or ./experiments)\n"
             "  --data-root DIR     where data paths are relative to\n"
@@ -101,6 +109,17 @@ static void worker_usage(FILE *out) {
             "  --max-retries K     a trial whose worker died K times fails (default 3)\n\n"
             "exit codes: 0 nothing left to claim, 1 error, 2 usage, 130 stopped by a signal.\n",
             EL_SWEEP_DEFAULT_LEASE_S);
+}
+
+/* The host name a worker's claims carry: $EMOLAB_WORKER_HOST when set (%j replaced by the job id,
+ * so that workers sharing one machine can be told apart), else NULL (this host's name). */
+static const char *worker_host(const char *job, char buf[256]) {
+    const char *h = getenv("EMOLAB_WORKER_HOST");
+    if (!h || !*h) return NULL;
+    const char *j = strstr(h, "%j");
+    if (j) snprintf(buf, 256, "%.*s%s%s", (int)(j - h), h, job ? job : "", j + 2);
+    else snprintf(buf, 256, "%s", h);
+    return buf;
 }
 
 /* ---- emolab worker ----------------------------------------------------------------------------------- */
@@ -116,6 +135,10 @@ int cmd_worker(int argc, char **argv) {
             return 0;
         } else if (!strcmp(a, "--sweep-id") && next) {
             p.sweep_id = argv[++i];
+        } else if (!strcmp(a, "--sweep-dir") && next) {
+            p.sweep_dir = argv[++i];
+        } else if (!strcmp(a, "--host") && next) {
+            p.host = argv[++i];
         } else if (!strcmp(a, "--registry") && next) {
             reg_path = argv[++i];
         } else if (!strcmp(a, "--file") && next) {
@@ -145,11 +168,17 @@ int cmd_worker(int argc, char **argv) {
             return 2;
         }
     }
-    if (!p.sweep_id) {
+    if (!p.sweep_id && !p.sweep_dir) {
         worker_usage(stderr);
         return 2;
     }
-    p.registry = el_registry_default_path(reg_path);
+    if (p.sweep_dir && (p.sweep_id || reg_path)) {
+        fprintf(stderr, "emolab worker: --sweep-dir works without the registry: drop --sweep-id / --registry\n");
+        return 2;
+    }
+    char host_buf[256];
+    if (!p.host) p.host = worker_host(p.job, host_buf);
+    if (!p.sweep_dir) p.registry = el_registry_default_path(reg_path);
     static volatile sig_atomic_t stop;
     el_install_stop_handlers(&stop);
     p.stop = &stop;
@@ -323,6 +352,7 @@ typedef struct {
 typedef struct {
     char exe[PATH_MAX];
     const char *reg_path, *sweep_id, *file, *exp_dir, *data_root, *log_dir;
+    const char *dir; /* the sweep directory: workers use the directory store */
     int32_t threads, max_lost;
     double lease_s;
     bool rerun, save_checkpoint;
@@ -343,10 +373,15 @@ static pid_t spawn_worker(const spawn_info *si, int32_t k, el_registry **regp) {
     int n = 0;
     argv[n++] = "emolab";
     argv[n++] = "worker";
-    argv[n++] = "--sweep-id";
-    argv[n++] = si->sweep_id;
-    argv[n++] = "--registry";
-    argv[n++] = si->reg_path;
+    if (si->dir) {
+        argv[n++] = "--sweep-dir";
+        argv[n++] = si->dir;
+    } else {
+        argv[n++] = "--sweep-id";
+        argv[n++] = si->sweep_id;
+        argv[n++] = "--registry";
+        argv[n++] = si->reg_path;
+    }
     argv[n++] = "--file";
     argv[n++] = si->file;
     argv[n++] = "--threads";
@@ -392,6 +427,9 @@ static pid_t spawn_worker(const spawn_info *si, int32_t k, el_registry **regp) {
             el_worker_params wp = el_worker_default_params();
             wp.registry = si->reg_path;
             wp.sweep_id = si->sweep_id;
+            wp.sweep_dir = si->dir;
+            char host_buf[256];
+            wp.host = worker_host(NULL, host_buf);
             wp.file = si->file;
             wp.experiments_dir = si->exp_dir;
             wp.data_root = si->data_root;
@@ -494,6 +532,36 @@ static void sleep_s(double s) {
 
 static void on_sigchld(int sig) { (void)sig; }
 
+/* The trial counts; a sweep directory is consolidated into the registry first. */
+static int refresh(el_registry *reg, const el_sweep_row *row, const char *dir, el_sweep_counts *c) {
+    if (!reg) return el_err("the registry is not open");
+    if (dir && el_sweep_dir_collect(reg, dir, row->id, NULL)) return EL_ERR;
+    return el_sweep_counts_get(reg, row->id, row->metric, row->maximize, c);
+}
+
+/* The end of a sweep: failures, what is left, the best trial. */
+static int finish(el_registry *reg, const el_sweep_row *row, const el_sweep_counts *c, bool stopped,
+                  const char *logs) {
+    int64_t left = c->n_trials - c->done - c->failed - c->stopped;
+    if (c->failed > 0) print_failures(reg, row->id);
+    if (stopped) {
+        fprintf(stderr, "emolab sweep: interrupted; %lld trial(s) left: emolab sweep %s --resume (or --sweep-id %s)\n",
+                (long long)left, row->file, row->id);
+        return 130;
+    }
+    if (left > 0) {
+        fprintf(stderr, "emolab sweep: %lld trial(s) left undone (workers failed: see %s); emolab sweep --sweep-id %s "
+                        "continues\n", (long long)left, logs, row->id);
+        return 1;
+    }
+    char m[32];
+    fmt_metric(c->best, m);
+    printf("sweep %s: %lld trials: %lld done (%lld reused), %lld failed, %lld stopped; best %s %s (trial %lld, run %s)\n",
+           row->id, (long long)c->n_trials, (long long)c->done, (long long)c->reused, (long long)c->failed,
+           (long long)c->stopped, row->metric, m, (long long)c->best_idx, c->best_run[0] ? c->best_run : "-");
+    return 0;
+}
+
 static int run_controller(el_registry **regp, const el_sweep_row *row, spawn_info *si, int32_t jobs,
                           volatile sig_atomic_t *stop) {
     worker_slot *slots = xcalloc((size_t)jobs, sizeof *slots);
@@ -508,7 +576,7 @@ static int run_controller(el_registry **regp, const el_sweep_row *row, spawn_inf
     pr.tty = isatty(fileno(stderr)) || el_streq(pe, "1");
     pr.quiet = el_streq(pe, "0");
     el_sweep_counts c;
-    if (el_sweep_counts_get(*regp, row->id, row->metric, row->maximize, &c)) {
+    if (refresh(*regp, row, si->dir, &c)) {
         free(slots);
         return -1;
     }
@@ -558,12 +626,13 @@ static int run_controller(el_registry **regp, const el_sweep_row *row, spawn_inf
         }
         int32_t alive = 0;
         for (int32_t i = 0; i < jobs; i++) alive += slots[i].pid > 0;
-        if (el_sweep_counts_get(*regp, row->id, row->metric, row->maximize, &c) == EL_OK) progress_draw(&pr, row, &c, false);
+        if (refresh(*regp, row, si->dir, &c) == EL_OK) progress_draw(&pr, row, &c, false);
         if (alive == 0) {
             if (*stop) break;
             /* every worker is gone: trials given back by workers that died meanwhile start again */
-            el_sweep_recover(*regp, row->id, si->max_lost, true);
-            if (el_sweep_counts_get(*regp, row->id, row->metric, row->maximize, &c)) break;
+            if (si->dir) el_sweep_dir_recover(si->dir, NULL, true);
+            else el_sweep_recover(*regp, row->id, si->max_lost, true);
+            if (refresh(*regp, row, si->dir, &c)) break;
             int64_t fin = c.done + c.failed + c.stopped;
             int64_t left = c.n_trials - fin - c.claimed;
             if (left <= 0 || rounds >= 3 || fin == fin_at_round) break;
@@ -577,69 +646,344 @@ static int run_controller(el_registry **regp, const el_sweep_row *row, spawn_inf
         }
         sleep_s(0.1);
     }
-    el_sweep_counts_get(*regp, row->id, row->metric, row->maximize, &c);
+    refresh(*regp, row, si->dir, &c);
     progress_draw(&pr, row, &c, true);
     free(slots);
 summary:
     signal(SIGCHLD, SIG_DFL);
-    int64_t left = c.n_trials - c.done - c.failed - c.stopped;
-    if (c.failed > 0) print_failures(*regp, row->id);
-    if (*stop) {
-        fprintf(stderr, "emolab sweep: interrupted; %lld trial(s) left: emolab sweep %s --resume (or --sweep-id %s)\n",
-                (long long)left, row->file, row->id);
-        return 130;
-    }
-    if (left > 0) {
-        fprintf(stderr, "emolab sweep: %lld trial(s) left undone (workers failed: see %s); emolab sweep --sweep-id %s "
-                        "continues\n", (long long)left, si->log_dir, row->id);
-        return 1;
-    }
-    char m[32];
-    fmt_metric(c.best, m);
-    printf("sweep %s: %lld trials: %lld done (%lld reused), %lld failed, %lld stopped; best %s %s (trial %lld, run %s)\n",
-           row->id, (long long)c.n_trials, (long long)c.done, (long long)c.reused, (long long)c.failed,
-           (long long)c.stopped, row->metric, m, (long long)c.best_idx, c.best_run[0] ? c.best_run : "-");
-    return 0;
+    return finish(*regp, row, &c, *stop, si->log_dir);
 }
 
+/* ---- Slurm ------------------------------------------------------------------------------------------ */
+/* The full path of a program on PATH, or NULL. malloc'd. */
+static char *find_on_path(const char *prog) {
+    const char *path = getenv("PATH");
+    if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
+    char *copy = xstrdup(path), *save = NULL;
+    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        char *p = el_path_join(*d ? d : ".", prog);
+        if (access(p, X_OK) == 0) {
+            free(copy);
+            return p;
+        }
+        free(p);
+    }
+    free(copy);
+    return NULL;
+}
+
+/* Runs argv (argv[0] a path) with stdout and stderr captured, killed after timeout_s. Returns its
+ * exit status, 124 on timeout, -1 when it could not start. */
+static int run_capture(const char *const *argv, double timeout_s, char **out, char **err) {
+    *out = *err = NULL;
+    int po[2], pe[2];
+    if (pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC)) return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0) dup2(null, 0);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGCHLD, SIG_DFL);
+        execv(argv[0], (char *const *)argv);
+        fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    el_buf bo = {0}, be = {0};
+    el_buf_puts(&bo, "");
+    el_buf_puts(&be, "");
+    double deadline = el_now() + timeout_s;
+    bool open_o = true, open_e = true, timed_out = false;
+    while (open_o || open_e) {
+        double left = deadline - el_now();
+        if (left <= 0) {
+            timed_out = true;
+            kill(pid, SIGKILL);
+            break;
+        }
+        struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+        int n = poll(fds, 2, (int)(left * 1000) + 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        char buf[4096];
+        for (int i = 0; i < 2; i++) {
+            if (!fds[i].revents) continue;
+            ssize_t k = read(fds[i].fd, buf, sizeof buf);
+            if (k > 0) el_buf_append(i ? &be : &bo, buf, (size_t)k);
+            else if (i) open_e = false;
+            else open_o = false;
+            if (k <= 0) fds[i].fd = -1;
+        }
+        if (!open_o) po[0] = po[0] >= 0 ? (close(po[0]), -1) : -1;
+        if (!open_e) pe[0] = pe[0] >= 0 ? (close(pe[0]), -1) : -1;
+    }
+    if (po[0] >= 0) close(po[0]);
+    if (pe[0] >= 0) close(pe[0]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    *out = el_buf_take(&bo);
+    *err = el_buf_take(&be);
+    if (timed_out) return 124;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+typedef struct {
+    const char *partition, *time, *gpus, *cpus;
+    int32_t max_parallel, tasks;
+    const char **extra;
+    int32_t n_extra;
+    bool no_wait;
+} slurm_opts;
+
+static char *trim(char *s) {
+    while (*s == ' ' || *s == '\n' || *s == '\t') s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t' || s[n - 1] == '\r')) s[--n] = 0;
+    return s;
+}
+
+/* Writes DIR/worker.sbatch and submits it as a job array; job_id receives the array's id. */
+static int slurm_submit(const spawn_info *si, const el_sweep_row *row, const slurm_opts *o, char *job_id, size_t cap) {
+    char *sbatch = find_on_path("sbatch");
+    if (!sbatch)
+        return el_err("--launcher slurm: no sbatch on PATH (install Slurm's client commands, e.g. Debian's "
+                      "slurm-client, or load your cluster's Slurm module); nothing was submitted");
+    el_buf b = {0};
+    el_buf_printf(&b, "#!/bin/sh\n# made by emolab sweep for sweep %s: one emolab worker per array task\n", row->id);
+    el_buf_printf(&b, "#SBATCH --job-name=emolab-%s\n#SBATCH --output=%s/logs/%%A_%%a.log\n", row->name, si->dir);
+    if (o->cpus) el_buf_printf(&b, "#SBATCH --cpus-per-task=%s\n", o->cpus);
+    if (o->gpus) el_buf_printf(&b, "#SBATCH --gpus-per-task=%s\n", o->gpus);
+    if (o->partition) el_buf_printf(&b, "#SBATCH --partition=%s\n", o->partition);
+    if (o->time) el_buf_printf(&b, "#SBATCH --time=%s\n", o->time);
+    el_buf_printf(&b, "exec '%s' worker --sweep-dir '%s' --file '%s' --job \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\""
+                      " --threads %s --lease %g --max-retries %d", si->exe, si->dir, si->file, o->cpus ? o->cpus : "1",
+                  si->lease_s, (int)si->max_lost);
+    if (si->exp_dir) el_buf_printf(&b, " --experiments '%s'", si->exp_dir);
+    if (si->data_root) el_buf_printf(&b, " --data-root '%s'", si->data_root);
+    if (si->rerun) el_buf_puts(&b, " --rerun");
+    if (!si->save_checkpoint) el_buf_puts(&b, " --no-checkpoint");
+    el_buf_puts(&b, "\n");
+    char *script = el_path_join(si->dir, "worker.sbatch");
+    int rc = el_write_file_atomic(script, b.s, b.len);
+    el_buf_free(&b);
+    if (rc) {
+        free(script);
+        free(sbatch);
+        return EL_ERR;
+    }
+    char array[64];
+    if (o->max_parallel > 0) snprintf(array, sizeof array, "--array=0-%d%%%d", (int)o->tasks - 1, (int)o->max_parallel);
+    else snprintf(array, sizeof array, "--array=0-%d", (int)o->tasks - 1);
+    char chdir_arg[PATH_MAX + 16];
+    snprintf(chdir_arg, sizeof chdir_arg, "--chdir=%s", si->dir);
+    const char **argv = xcalloc((size_t)o->n_extra + 8, sizeof *argv);
+    int n = 0;
+    argv[n++] = sbatch;
+    argv[n++] = "--parsable";
+    argv[n++] = array;
+    argv[n++] = chdir_arg;
+    for (int32_t i = 0; i < o->n_extra; i++) argv[n++] = o->extra[i];
+    argv[n++] = script;
+    argv[n] = NULL;
+    char *out, *err;
+    int st = run_capture(argv, 120, &out, &err);
+    free(argv);
+    if (st != 0) {
+        rc = el_err("--launcher slurm: sbatch %s: %s%s\n(the sweep %s is recorded with its trials pending: fix the "
+                    "cause and run `emolab sweep --sweep-id %s --launcher slurm`)",
+                    st == 124 ? "did not answer within 120 s" : st < 0 ? "could not be started" : "refused the job array",
+                    st == 124 ? "" : "Slurm says: ", st == 124 ? "" : trim(err), row->id, row->id);
+    } else {
+        char *t = trim(out);
+        t[strcspn(t, ";\n")] = 0; /* --parsable: JOBID[;CLUSTER] */
+        snprintf(job_id, cap, "%s", t);
+        if (!*job_id) rc = el_err("--launcher slurm: sbatch printed no job id (it said: %s %s)", out, err);
+    }
+    free(out);
+    free(err);
+    free(script);
+    free(sbatch);
+    return rc;
+}
+
+/* Array tasks of a job still pending or running (squeue); -1 when squeue cannot tell. */
+static int slurm_active_tasks(const char *job_id, char *why, size_t cap) {
+    char *squeue = find_on_path("squeue");
+    if (!squeue) {
+        snprintf(why, cap, "no squeue on PATH");
+        return -1;
+    }
+    const char *argv[] = {squeue, "-h", "-j", job_id, "-o", "%i %T", NULL};
+    char *out, *err;
+    int st = run_capture(argv, 30, &out, &err);
+    free(squeue);
+    int n = -1;
+    if (st == 0) {
+        n = 0;
+        for (char *p = out; *p; p++)
+            if (*p == '\n') n++;
+    } else if (strstr(err, "Invalid job id")) {
+        n = 0; /* the job left the controller's memory: it ended */
+    } else {
+        snprintf(why, cap, "squeue: %s", st == 124 ? "no answer within 30 s" : trim(err));
+    }
+    free(out);
+    free(err);
+    return n;
+}
+
+static int slurm_cancel(const char *job_id) {
+    char *scancel = find_on_path("scancel");
+    if (!scancel) return EL_ERR;
+    const char *argv[] = {scancel, job_id, NULL};
+    char *out, *err;
+    int st = run_capture(argv, 30, &out, &err);
+    free(out);
+    free(err);
+    free(scancel);
+    return st == 0 ? EL_OK : EL_ERR;
+}
+
+static int slurm_controller(el_registry **regp, const el_sweep_row *row, spawn_info *si, const slurm_opts *o,
+                            volatile sig_atomic_t *stop) {
+    progress pr = {.t0 = el_now()};
+    const char *pe = getenv("EMOLAB_PROGRESS");
+    pr.tty = isatty(fileno(stderr)) || el_streq(pe, "1");
+    pr.quiet = el_streq(pe, "0");
+    el_sweep_counts c;
+    if (refresh(*regp, row, si->dir, &c)) return -1;
+    pr.final0 = c.done + c.failed + c.stopped;
+    pr.reused0 = c.reused;
+    if (c.done + c.failed + c.stopped >= c.n_trials) {
+        progress_draw(&pr, row, &c, true);
+        return finish(*regp, row, &c, false, si->log_dir);
+    }
+    char job[128];
+    if (slurm_submit(si, row, o, job, sizeof job)) return -1;
+    char *jobs_file = el_path_join(si->dir, "jobs.txt");
+    FILE *jf = fopen(jobs_file, "a");
+    if (jf) {
+        char now[32];
+        el_iso_time(now);
+        fprintf(jf, "%s %s %d task(s)\n", now, job, (int)o->tasks);
+        fclose(jf);
+    }
+    free(jobs_file);
+    fprintf(stderr, "submitted job array %s: %d task(s)%s, each one `emolab worker`; logs in %s/logs/\n", job,
+            (int)o->tasks, o->max_parallel > 0 ? " (at most that many at once: --max-parallel)" : "", si->dir);
+    if (o->no_wait) {
+        printf("sweep %s: job array %s submitted; emolab sweep --sweep-id %s --status (or --collect) later\n", row->id,
+               job, row->id);
+        return 0;
+    }
+    double last_q = 0;
+    int gone_rounds = 0;
+    bool cancelled = false;
+    for (;;) {
+        if (refresh(*regp, row, si->dir, &c) == EL_OK) progress_draw(&pr, row, &c, false);
+        if (c.done + c.failed + c.stopped >= c.n_trials) break;
+        if (*stop && !cancelled) { /* Ctrl-C: the workers get SIGTERM and give their trials back */
+            if (pr.tty && pr.drawn) fprintf(stderr, "\r\033[K");
+            fprintf(stderr, "emolab sweep: cancelling job array %s\n", job);
+            slurm_cancel(job);
+            cancelled = true;
+        }
+        if (el_now() - last_q >= (cancelled ? 1.0 : 5.0)) {
+            char why[512] = "";
+            int active = slurm_active_tasks(job, why, sizeof why);
+            last_q = el_now();
+            if (active < 0) {
+                if (pr.tty && pr.drawn) fprintf(stderr, "\r\033[K");
+                fprintf(stderr, "emolab sweep: warning: cannot ask Slurm about job %s (%s); watching the sweep "
+                                "directory\n", job, why);
+            } else if (active == 0 && ++gone_rounds >= 2) {
+                break; /* the array ended; what its workers left is collected below */
+            }
+        }
+        if (cancelled && el_now() - last_q > 60) break;
+        sleep_s(0.5);
+    }
+    refresh(*regp, row, si->dir, &c);
+    progress_draw(&pr, row, &c, true);
+    /* tasks still queued have nothing left to do */
+    if (!cancelled && c.done + c.failed + c.stopped >= c.n_trials && slurm_active_tasks(job, (char[8]){0}, 8) > 0)
+        slurm_cancel(job);
+    return finish(*regp, row, &c, *stop, si->log_dir);
+}
+
+/* ---- emolab sweep --------------------------------------------------------------------------------- */
 int cmd_sweep(int argc, char **argv) {
     const char *file = NULL, *reg_opt = NULL, *exp_dir = NULL, *data_root = NULL, *sweep_id = NULL;
-    int32_t jobs = 1, threads = 0, max_lost = 3;
-    double lease_s = EL_SWEEP_DEFAULT_LEASE_S;
-    bool rerun = false, resume = false, dry = false, status = false, save = true;
+    const char *launcher = "local", *sweep_dir_opt = NULL;
+    int32_t jobs = 0, threads = 0, max_lost = 3;
+    double lease_s = 0;
+    bool rerun = false, resume = false, dry = false, status = false, save = true, collect = false;
+    slurm_opts so = {0};
+    so.extra = xcalloc((size_t)argc + 1, sizeof(char *));
+    int code = 0;
+#define USAGE_ERROR(...)                                                                                               \
+    do {                                                                                                               \
+        fprintf(stderr, "emolab sweep: " __VA_ARGS__);                                                                 \
+        free(so.extra);                                                                                                \
+        return 2;                                                                                                      \
+    } while (0)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t v;
         double d;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             sweep_usage(stdout);
+            free(so.extra);
             return 0;
         } else if ((!strcmp(a, "-j") || !strcmp(a, "--jobs")) && next) {
-            if (el_parse_i64(argv[++i], &v) != 0 || v < 1 || v > MAX_JOBS) {
-                fprintf(stderr, "emolab sweep: %s wants a number of workers from 1 to %d, got '%s'\n", a, MAX_JOBS, argv[i]);
-                return 2;
-            }
+            if (el_parse_i64(argv[++i], &v) != 0 || v < 1 || v > MAX_JOBS)
+                USAGE_ERROR("%s wants a number of workers from 1 to %d, got '%s'\n", a, MAX_JOBS, argv[i]);
             jobs = (int32_t)v;
         } else if (!strncmp(a, "-j", 2) && a[2] && el_parse_i64(a + 2, &v) == 0 && v >= 1 && v <= MAX_JOBS) {
             jobs = (int32_t)v;
         } else if (!strcmp(a, "--threads") && next) {
-            if (el_parse_i64(argv[++i], &v) != 0 || v < 1 || v > 1024) {
-                fprintf(stderr, "emolab sweep: --threads wants a number from 1 to 1024\n");
-                return 2;
-            }
+            if (el_parse_i64(argv[++i], &v) != 0 || v < 1 || v > 1024) USAGE_ERROR("--threads wants a number from 1 to 1024\n");
             threads = (int32_t)v;
         } else if (!strcmp(a, "--max-retries") && next) {
-            if (el_parse_i64(argv[++i], &v) != 0 || v < 0 || v > 999) {
-                fprintf(stderr, "emolab sweep: --max-retries wants a number from 0 (never give up) to 999\n");
-                return 2;
-            }
+            if (el_parse_i64(argv[++i], &v) != 0 || v < 0 || v > 999)
+                USAGE_ERROR("--max-retries wants a number from 0 (never give up) to 999\n");
             max_lost = (int32_t)v;
         } else if (!strcmp(a, "--lease") && next) {
-            if (el_parse_double(argv[++i], &d) != 0 || d <= 0) {
-                fprintf(stderr, "emolab sweep: --lease wants seconds > 0\n");
-                return 2;
-            }
+            if (el_parse_double(argv[++i], &d) != 0 || d <= 0) USAGE_ERROR("--lease wants seconds > 0\n");
             lease_s = d;
+        } else if (!strcmp(a, "--launcher") && next) {
+            launcher = argv[++i];
+            if (strcmp(launcher, "local") && strcmp(launcher, "slurm"))
+                USAGE_ERROR("--launcher %s: use local (worker processes here, the default) or slurm (a job array)\n", launcher);
+        } else if (!strcmp(a, "--max-parallel") && next) {
+            if (el_parse_i64(argv[++i], &v) != 0 || v < 1 || v > 100000) USAGE_ERROR("--max-parallel wants a number >= 1\n");
+            so.max_parallel = (int32_t)v;
+        } else if ((!strcmp(a, "--cpus-per-trial") || !strcmp(a, "--gpus-per-trial")) && next) {
+            if (el_parse_i64(argv[++i], &v) != 0 || v < (a[2] == 'g' ? 0 : 1) || v > 1024)
+                USAGE_ERROR("%s wants a number, got '%s'\n", a, argv[i]);
+            if (a[2] == 'c') so.cpus = argv[i];
+            else so.gpus = argv[i];
+        } else if (!strcmp(a, "--partition") && next) {
+            so.partition = argv[++i];
+        } else if (!strcmp(a, "--time") && next) {
+            so.time = argv[++i];
+        } else if (!strcmp(a, "--sbatch-arg") && next) {
+            so.extra[so.n_extra++] = argv[++i];
+        } else if (!strncmp(a, "--sbatch-arg=", 13)) {
+            so.extra[so.n_extra++] = a + 13;
+        } else if (!strcmp(a, "--sweep-dir") && next) {
+            sweep_dir_opt = argv[++i];
+        } else if (!strcmp(a, "--no-wait")) {
+            so.no_wait = true;
+        } else if (!strcmp(a, "--collect")) {
+            collect = true;
         } else if (!strcmp(a, "--registry") && next) {
             reg_opt = argv[++i];
         } else if (!strcmp(a, "--experiments") && next) {
@@ -659,47 +1003,58 @@ int cmd_sweep(int argc, char **argv) {
         } else if (!strcmp(a, "--no-checkpoint")) {
             save = false;
         } else if (a[0] == '-') {
-            fprintf(stderr, "emolab sweep: unknown option or missing value: %s (emolab sweep --help)\n", a);
-            return 2;
+            USAGE_ERROR("unknown option or missing value: %s (emolab sweep --help)\n", a);
         } else if (!file) {
             file = a;
         } else {
-            fprintf(stderr, "emolab sweep: one sweep file at a time (got %s and %s)\n", file, a);
-            return 2;
+            USAGE_ERROR("one sweep file at a time (got %s and %s)\n", file, a);
         }
     }
+    bool slurm = !strcmp(launcher, "slurm");
     const char *reg_path = el_registry_default_path(reg_opt);
-    if (status && !file) {
+    if (status && !file && !sweep_id) {
         el_registry *reg = el_registry_open(reg_path, true);
         if (!reg) {
             fprintf(stderr, "emolab sweep: %s\n", el_last_error());
+            free(so.extra);
             return 1;
         }
-        int rc = sweep_id ? show_status(reg, sweep_id) : list_sweeps(reg);
+        int rc = list_sweeps(reg);
         el_registry_close(reg);
+        free(so.extra);
         return rc;
     }
     if (!file && !sweep_id) {
         sweep_usage(stderr);
+        free(so.extra);
         return 2;
     }
-    if (resume && sweep_id) {
-        fprintf(stderr, "emolab sweep: give --resume (the latest sweep of FILE) or --sweep-id ID, not both\n");
-        return 2;
+    if (resume && sweep_id) USAGE_ERROR("give --resume (the latest sweep of FILE) or --sweep-id ID, not both\n");
+    if (dry && !file) USAGE_ERROR("--dry-run needs the sweep file\n");
+    if (!slurm && (so.partition || so.time || so.gpus || so.cpus || so.max_parallel || so.n_extra || so.no_wait))
+        USAGE_ERROR("--partition, --time, --gpus-per-trial, --cpus-per-trial, --max-parallel, --sbatch-arg and "
+                    "--no-wait go with --launcher slurm\n");
+    char *sbatch = slurm && !dry && !status && !collect ? find_on_path("sbatch") : NULL;
+    if (slurm && !dry && !status && !collect && !sbatch) {
+        fprintf(stderr, "emolab sweep: --launcher slurm: no sbatch on PATH (install Slurm's client commands, e.g. "
+                        "Debian's slurm-client, or load your cluster's Slurm module); nothing was started\n");
+        free(so.extra);
+        return 1;
     }
-    if (dry && !file) {
-        fprintf(stderr, "emolab sweep: --dry-run needs the sweep file\n");
-        return 2;
-    }
+    free(sbatch);
 
     /* the sweep file, validated before anything starts */
     el_registry *reg = NULL;
     el_sweep_row row = {0};
     char id[EL_SWEEP_ID_MAX] = "";
+    el_sweep s;
+    memset(&s, 0, sizeof s);
+    bool have_s = false;
     if (!file) { /* --sweep-id alone: the file recorded with the sweep */
-        reg = el_registry_open(reg_path, false);
+        reg = el_registry_open(reg_path, status);
         if (!reg) {
             fprintf(stderr, "emolab sweep: %s\n", el_last_error());
+            free(so.extra);
             return 1;
         }
         int f = el_sweep_row_get(reg, sweep_id, &row);
@@ -707,48 +1062,42 @@ int cmd_sweep(int argc, char **argv) {
             fprintf(stderr, "emolab sweep: %s\n", f == 0 ? "no such sweep (emolab sweep --status lists them)"
                                                          : el_last_error());
             el_registry_close(reg);
+            free(so.extra);
             return f == 0 ? 2 : 1;
         }
         file = row.file;
     }
-    el_sweep s;
     if (el_sweep_load(file, &s) != EL_OK) {
         fprintf(stderr, "emolab sweep: %s\n", el_last_error());
         if (!row.id) fprintf(stderr, "emolab sweep: nothing was started\n");
-        el_sweep_row_free(&row);
-        el_registry_close(reg);
-        return 2;
+        code = 2;
+        goto done;
     }
+    have_s = true;
     if (dry) {
-        int rc = dry_run(&s, reg_path, rerun);
-        el_sweep_free(&s);
-        return rc;
+        code = dry_run(&s, reg_path, rerun);
+        goto done;
     }
     char def_hash[65];
     free(el_sweep_definition(&s, def_hash));
     if (!reg) {
-        reg = status ? el_registry_open(reg_path, true) : el_registry_open(reg_path, false);
+        reg = el_registry_open(reg_path, false);
         if (!reg) {
             fprintf(stderr, "emolab sweep: %s\n", el_last_error());
-            el_sweep_free(&s);
-            return 1;
+            code = 1;
+            goto done;
         }
     }
-    int code = 0;
-    if (status) {
-        int f = sweep_id ? 1 : el_sweep_find_latest(reg, def_hash, id);
-        if (f == 1) code = show_status(reg, sweep_id ? sweep_id : id);
-        else if (f == 0) printf("no sweep of %s in %s yet\n", file, reg_path);
-        else code = 1;
-        goto done;
-    }
-    if (sweep_id || resume) {
+    const char *exp = exp_dir ? exp_dir : el_env("EMOLAB_EXPERIMENTS", "experiments");
+    if (sweep_id || resume || status || collect) {
         if (!row.id) {
             int f = sweep_id ? el_sweep_row_get(reg, sweep_id, &row) : el_sweep_find_latest(reg, def_hash, id);
             if (f == 1 && !sweep_id) f = el_sweep_row_get(reg, id, &row);
             if (f != 1) {
                 if (f == 0 && sweep_id)
                     fprintf(stderr, "emolab sweep: no sweep %s in %s (emolab sweep --status lists them)\n", sweep_id, reg_path);
+                else if (f == 0 && (status || collect))
+                    fprintf(stderr, "emolab sweep: no sweep of %s in %s yet\n", file, reg_path);
                 else if (f == 0)
                     fprintf(stderr, "emolab sweep: no sweep of %s in %s to resume (this file, as it is now, never ran "
                                     "there; emolab sweep --status lists the sweeps): run it without --resume to start it\n",
@@ -766,7 +1115,28 @@ int cmd_sweep(int argc, char **argv) {
             code = 2;
             goto done;
         }
-        int freed = el_sweep_recover(reg, row.id, max_lost, false);
+        if (status || collect) { /* a sweep directory is consolidated first: its claims and results */
+            el_collect_stats cs = {0};
+            if (row.dir && el_sweep_dir_collect(reg, row.dir, row.id, &cs)) {
+                fprintf(stderr, "emolab sweep: %s\n", el_last_error());
+                code = 1;
+                goto done;
+            }
+            if (collect)
+                printf("sweep %s: %lld result(s) read from %s, %lld run(s) imported\n", row.id, (long long)cs.collected,
+                       row.dir ? row.dir : "(no sweep directory: everything is in the registry already)",
+                       (long long)cs.runs_imported);
+            code = status ? show_status(reg, row.id) : 0;
+            goto done;
+        }
+        if (slurm && !row.dir) {
+            fprintf(stderr, "emolab sweep: sweep %s runs in the registry (it was started without a sweep directory): "
+                            "resume it without --launcher slurm\n", row.id);
+            code = 2;
+            goto done;
+        }
+        int freed = row.dir ? el_sweep_dir_recover(row.dir, NULL, false)
+                            : el_sweep_recover(reg, row.id, max_lost, false);
         if (freed < 0) {
             fprintf(stderr, "emolab sweep: %s\n", el_last_error());
             code = 1;
@@ -790,26 +1160,38 @@ int cmd_sweep(int argc, char **argv) {
         char *abs = realpath(file, NULL);
         const el_node *owner = el_node_get(s.base, "owner");
         int64_t n_reused = 0;
-        if (el_sweep_create_new(reg, &s, abs ? abs : file, rerun,
-                                owner && owner->kind == EL_NODE_SCALAR ? owner->scalar : NULL, id, &n_reused)) {
-            fprintf(stderr, "emolab sweep: %s\n", el_last_error());
-            free(abs);
-            code = 1;
-            goto done;
+        el_sweep_new_id(&s, id);
+        char *dir = NULL;
+        if (slurm || sweep_dir_opt) { /* a sweep directory, on storage every worker sees */
+            char *base = sweep_dir_opt ? xstrdup(sweep_dir_opt) : el_path_join(exp, "sweeps");
+            char *d = el_path_join(base, id);
+            el_mkdirs(d, 0755);
+            dir = realpath(d, NULL);
+            if (!dir) dir = xstrdup(d);
+            free(d);
+            free(base);
         }
+        int rc = el_sweep_create_new(reg, &s, abs ? abs : file, rerun,
+                                     owner && owner->kind == EL_NODE_SCALAR ? owner->scalar : NULL, dir, id, &n_reused);
         free(abs);
-        if (el_sweep_row_get(reg, id, &row) != 1) {
+        free(dir);
+        if (rc || el_sweep_row_get(reg, id, &row) != 1) {
             fprintf(stderr, "emolab sweep: %s\n", el_last_error());
             code = 1;
             goto done;
         }
         fprintf(stderr, "sweep %s: %lld trial(s)%s", id, (long long)s.n_trials, n_reused ? "" : "\n");
-        if (n_reused) fprintf(stderr, ", %lld reused from earlier runs with the same config%s\n", (long long)n_reused,
-                              s.method == EL_SWEEP_BAYES ? "" : "");
+        if (n_reused) fprintf(stderr, ", %lld reused from earlier runs with the same config\n", (long long)n_reused);
+    }
+    if (row.dir && el_sweep_dir_create(row.dir, reg, row.id, reg_path)) {
+        fprintf(stderr, "emolab sweep: %s\n", el_last_error());
+        code = 1;
+        goto done;
     }
     {
         spawn_info si = {.reg_path = reg_path, .sweep_id = row.id, .file = row.file, .exp_dir = exp_dir,
-                         .data_root = data_root, .max_lost = max_lost, .lease_s = lease_s, .rerun = rerun,
+                         .data_root = data_root, .dir = row.dir, .max_lost = max_lost,
+                         .lease_s = lease_s > 0 ? lease_s : row.dir ? 120.0 : EL_SWEEP_DEFAULT_LEASE_S, .rerun = rerun,
                          .save_checkpoint = save};
         ssize_t n = readlink("/proc/self/exe", si.exe, sizeof si.exe - 1);
         if (n <= 0) {
@@ -818,12 +1200,12 @@ int cmd_sweep(int argc, char **argv) {
             goto done;
         }
         si.exe[n] = 0;
-        int32_t cores = usable_cores();
-        si.threads = threads > 0 ? threads : (cores / jobs > 0 ? cores / jobs : 1);
-        const char *exp = exp_dir ? exp_dir : el_env("EMOLAB_EXPERIMENTS", "experiments");
-        char *sub = el_printf("sweeps/%s", row.id);
-        char *log_dir = el_path_join(exp, sub);
-        free(sub);
+        char *log_dir = row.dir ? el_path_join(row.dir, "logs") : NULL;
+        if (!log_dir) {
+            char *sub = el_printf("sweeps/%s", row.id);
+            log_dir = el_path_join(exp, sub);
+            free(sub);
+        }
         if (el_mkdirs(log_dir, 0755) != 0) {
             fprintf(stderr, "emolab sweep: cannot create the log directory %s: %s\n", log_dir, el_last_error());
             free(log_dir);
@@ -831,11 +1213,24 @@ int cmd_sweep(int argc, char **argv) {
             goto done;
         }
         si.log_dir = log_dir;
-        fprintf(stderr, "%d worker(s), %d libtorch thread(s) each (%d core(s)); logs in %s/\n", (int)jobs,
-                (int)si.threads, (int)cores, log_dir);
         static volatile sig_atomic_t stop;
         el_install_stop_handlers(&stop);
-        code = run_controller(&reg, &row, &si, jobs, &stop);
+        if (slurm) {
+            el_sweep_counts c0;
+            int64_t left = el_sweep_counts_get(reg, row.id, row.metric, row.maximize, &c0) == EL_OK
+                               ? c0.n_trials - c0.done - c0.failed - c0.stopped
+                               : 1;
+            so.tasks = jobs > 0 ? jobs : (int32_t)(left < 8 ? (left > 0 ? left : 1) : 8);
+            fprintf(stderr, "sweep directory %s\n", row.dir);
+            code = slurm_controller(&reg, &row, &si, &so, &stop);
+        } else {
+            int32_t cores = usable_cores();
+            if (jobs <= 0) jobs = 1;
+            si.threads = threads > 0 ? threads : (cores / jobs > 0 ? cores / jobs : 1);
+            fprintf(stderr, "%d worker(s), %d libtorch thread(s) each (%d core(s)); logs in %s/%s\n", (int)jobs,
+                    (int)si.threads, (int)cores, log_dir, row.dir ? " (sweep directory store)" : "");
+            code = run_controller(&reg, &row, &si, jobs, &stop);
+        }
         if (code < 0) {
             fprintf(stderr, "emolab sweep: %s\n", el_last_error());
             code = 1;
@@ -843,8 +1238,11 @@ int cmd_sweep(int argc, char **argv) {
         free(log_dir);
     }
 done:
+    if (file == row.file) file = NULL;
     el_sweep_row_free(&row);
-    el_sweep_free(&s);
+    if (have_s) el_sweep_free(&s);
     el_registry_close(reg);
+    free(so.extra);
     return code;
+#undef USAGE_ERROR
 }

@@ -730,6 +730,9 @@ static el_registry *dir_run_registry(el_trial_store *st, const el_trial_claim *c
 
 static void dir_run_registry_done(el_trial_store *st, el_registry *r) {
     (void)st;
+    /* a plain rollback-journal file from now on: whoever reads it (the controller, on another
+     * machine) needs no WAL index */
+    el_registry_seal_private(r);
     el_registry_close(r);
 }
 
@@ -943,6 +946,8 @@ int el_sweep_dir_collect(el_registry *reg, const char *dir, const char *sweep_id
             t->metric = jreal(o, "metric");
             t->epochs = (int32_t)jint(o, "epochs", 0);
             t->lost_claims = (int32_t)jint(o, "lost_claims", 0);
+            t->claim_host = jstr(o, "host"); /* who ran it */
+            t->claim_job = jstr(o, "job");
             const char *shard = jstr(o, "shard");
             if (shard) shards[ns++] = el_path_join(dir, shard);
             out->collected++;

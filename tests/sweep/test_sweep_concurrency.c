@@ -2,7 +2,10 @@
  * into one registry: exactly 200 runs, all finished, no duplicates (200 distinct config hashes,
  * names and trials), no lost rows (every trial done with its own run, every run of the sweep owned
  * by a trial), no "database is locked" anywhere, integrity_check ok, and every worker reported its
- * trials. Then the reuse bar: a second sweep of the same file trains nothing. */
+ * trials. Then the reuse bar: a second sweep of the same file trains nothing. Then the same 200
+ * trials with --rerun through a sweep directory (the Slurm launcher's store: file claims, one
+ * result per trial, runs consolidated by the controller) with 4 local workers: again exactly 200
+ * new runs, one result each. */
 #include "sweep/sweep_test.h"
 
 int main(void) {
@@ -87,6 +90,48 @@ int main(void) {
                       " AND status = 'done' AND reused = 1 AND run IS NOT NULL") == 200, "reused trials");
     CHECK(strstr(out, "200 done (200 reused)"), "summary: %s", out);
     sqlite3_close(db);
+    free(err);
+    free(out);
+
+    /* the sweep-directory store, 4 workers racing for the same file claims */
+    char *sd = tpath("sd");
+    const char *args3[] = {"sweep", sweep, "-j", "4", "--rerun", "--sweep-dir", sd, "--registry", reg, "--experiments", exp,
+                           "--no-checkpoint", NULL};
+    t0 = el_now();
+    rc = run_emolab("sweep3", 600, args3);
+    err = child_output("sweep3", "err");
+    out = child_output("sweep3", "out");
+    CHECK(rc == 0, "directory sweep exit %d\n%s", rc, err);
+    printf("200 trials with 4 workers, sweep directory store: %.1fs\n", el_now() - t0);
+    CHECK(strstr(out, "200 done (0 reused), 0 failed, 0 stopped"), "summary: %s", out);
+    db = raw_open(reg, false);
+    char *id3 = raw_text(db, "SELECT id FROM sweeps WHERE dir IS NOT NULL");
+    char *q3 = sqlite3_mprintf("SELECT count(*) FROM runs WHERE sweep_id = %Q AND status = 'finished'", id3);
+    CHECK(raw_int(db, q3) == 200, "directory sweep runs: %lld", (long long)raw_int(db, q3));
+    sqlite3_free(q3);
+    q3 = sqlite3_mprintf("SELECT count(*) FROM sweep_trials t JOIN runs r ON r.uuid = t.run WHERE t.sweep_id = %Q"
+                         " AND t.status = 'done' AND r.sweep_id = %Q AND r.config_hash = t.config_hash", id3, id3);
+    CHECK(raw_int(db, q3) == 200, "directory sweep trials: %lld", (long long)raw_int(db, q3));
+    sqlite3_free(q3);
+    CHECK(raw_int(db, "SELECT count(*) FROM runs") == 400, "runs in all: %lld", (long long)raw_int(db, "SELECT count(*) FROM runs"));
+    ic = raw_text(db, "PRAGMA integrity_check");
+    CHECK(!strcmp(ic, "ok"), "integrity: %s", ic);
+    free(ic);
+    char *dir3 = raw_text(db, "SELECT dir FROM sweeps WHERE dir IS NOT NULL");
+    sqlite3_close(db);
+    {
+        char *cmd = el_printf("ls '%s/results' | wc -l; ls '%s/runs' | grep -c 'db$'; ls '%s/claims' | wc -l", dir3, dir3, dir3);
+        FILE *p = popen(cmd, "r");
+        int results = -1, shards = -1, claims = -1;
+        if (p && fscanf(p, "%d %d %d", &results, &shards, &claims) != 3) results = -1;
+        if (p) pclose(p);
+        free(cmd);
+        CHECK(results == 200 && shards == 200 && claims == 0, "directory: %d results, %d run files, %d claims left",
+              results, shards, claims);
+    }
+    free(dir3);
+    free(id3);
+    free(sd);
     free(err);
     free(out);
     free(id);

@@ -4,7 +4,8 @@
  * finished runs, exactly one finished run per done trial (nothing trained twice to the end), the
  * failed trials (a missing data file) failed once each and keep their reason. Then one worker is
  * killed (not the controller): its claim becomes claimable, the controller starts another worker,
- * and the sweep completes with that trial's lost claim counted. */
+ * and the sweep completes with that trial's lost claim counted. Last, the kill -9 + --resume again
+ * with the sweep-directory store (the Slurm launcher's): the same trials and finished runs. */
 #include "sweep/sweep_test.h"
 
 static const char *SWEEP =
@@ -184,6 +185,54 @@ int main(void) {
     /* its run: interrupted, unless it had just finished (then the trial is recorded with it) */
     CHECK(raw_int(db, "SELECT count(*) FROM runs WHERE status = 'interrupted'") <= 1, "the dead worker's run");
     sqlite3_close(db);
+
+    /* kill -9 + resume with the sweep-directory store */
+    char *reg_d = tpath("d.db"), *sd = tpath("sd");
+    const char *d1[] = {"sweep", sweep, "-j", "2", "--sweep-dir", sd, "--registry", reg_d, "--experiments", exp,
+                        "--no-checkpoint", NULL};
+    pid = start_emolab("dir-killed", d1);
+    bool killed = false;
+    t0 = el_now();
+    while (el_now() - t0 < 300 && !killed) {
+        struct timespec t2 = {0, 5 * 1000000L};
+        nanosleep(&t2, NULL);
+        char *cmd = el_printf("ls '%s'/*/results 2>/dev/null | grep -c json; ls '%s'/*/claims 2>/dev/null | grep -c '^[0-9]*$'", sd, sd);
+        FILE *p = popen(cmd, "r");
+        free(cmd);
+        int results = 0, claims = 0;
+        if (p && fscanf(p, "%d %d", &results, &claims) != 2) results = claims = 0;
+        if (p) pclose(p);
+        if (results >= 6 && claims >= 1) {
+            kill(-pid, SIGKILL);
+            killed = true;
+        }
+        if (waitpid(pid, NULL, WNOHANG) == pid) break;
+    }
+    waitpid(pid, NULL, 0);
+    forget_child(pid);
+    CHECK(killed, "the directory sweep could not be killed mid-way");
+    const char *d2[] = {"sweep", sweep, "--resume", "-j", "2", "--registry", reg_d, "--experiments", exp,
+                        "--no-checkpoint", NULL};
+    rc = run_emolab("dir-resumed", 600, d2);
+    err = child_output("dir-resumed", "err");
+    CHECK(rc == 0, "directory resume exit %d\n%s", rc, err);
+    CHECK(strstr(err, "interrupted trial(s) start again"), "directory resume message: %s", err);
+    free(err);
+    db = raw_open(reg_d, false);
+    check_complete(db, "directory store, resumed");
+    ka = trials_key(da);
+    kb = trials_key(db);
+    CHECK(!strcmp(ka, kb), "directory store: trials differ:\nreference\n%s\nresumed\n%s", ka, kb);
+    fa = finished_runs(da);
+    fb = finished_runs(db);
+    CHECK(!strcmp(fa, fb), "directory store: finished runs differ:\nreference\n%s\nresumed\n%s", fa, fb);
+    free(ka);
+    free(kb);
+    free(fa);
+    free(fb);
+    sqlite3_close(db);
+    free(reg_d);
+    free(sd);
     sqlite3_close(da);
     free(reg_c);
     free(sweep);

@@ -1961,6 +1961,12 @@ static int import_one(el_registry *r, const char *src, const char *src_path, boo
                           "nothing was imported (compare them: sqlite3 %s \"select * from %s where %s = '%s'\")",
                           src_path, u, where, src_path, where, strcmp(where, "runs") ? "run" : "uuid", u);
     }
+    int64_t n_src = 0;
+    char *qn = sqlite3_mprintf("SELECT count(*) FROM %s.runs", src);
+    qe = query_int(r, qn, &n_src, &found, what);
+    sqlite3_free(qn);
+    if (qe) return EL_ERR;
+    bool all_new = s->runs_added == n_src;
     if (s->runs_added > 0) {
         /* bulk: no final-run triggers to respect, the real status at once */
         char *cols = column_list(r, "runs", NULL, NULL), *sel = column_list(r, "runs", bulk ? NULL : "'running'", NULL);
@@ -1978,8 +1984,9 @@ static int import_one(el_registry *r, const char *src, const char *src_path, boo
             if (!src_has_table(r, src, RUN_TABLES[i])) continue;
             cols = column_list(r, RUN_TABLES[i], NULL, NULL);
             if (!cols) return el_err("%s: reading the columns of %s", r->path, RUN_TABLES[i]);
-            e = exec_fmt(r, what, "INSERT INTO main.%s (%s) SELECT %s FROM %s.%s WHERE run IN (SELECT uuid FROM temp.el_new)",
-                         RUN_TABLES[i], cols, cols, src, RUN_TABLES[i]);
+            /* every run of the source is new: no per-row filter (a lookup per row otherwise) */
+            e = exec_fmt(r, what, "INSERT INTO main.%s (%s) SELECT %s FROM %s.%s%s", RUN_TABLES[i], cols, cols, src,
+                         RUN_TABLES[i], all_new ? "" : " WHERE run IN (SELECT uuid FROM temp.el_new)");
             free(cols);
             if (e) return EL_ERR;
         }
@@ -2054,9 +2061,7 @@ typedef struct {
 static int set_aside(el_registry *r, saved_objects *o) {
     memset(o, 0, sizeof *o);
     sqlite3_stmt *st;
-    if (prep(r, "SELECT type, name, sql FROM main.sqlite_master WHERE sql IS NOT NULL AND (type = 'trigger' OR"
-                " (type = 'index' AND tbl_name IN ('runs', 'params', 'data', 'data_sources', 'metrics', 'class_metrics',"
-                " 'thresholds', 'epochs', 'threshold_curve', 'artifacts')))", &st))
+    if (prep(r, "SELECT type, name, sql FROM main.sqlite_master WHERE sql IS NOT NULL AND type = 'trigger'", &st))
         return EL_ERR;
     char **drops = NULL;
     int64_t cap = 0, cap2 = 0;

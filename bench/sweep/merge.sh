@@ -38,17 +38,19 @@ for name, offset in (("a", 0), ("b", 1 << 28)):
     db.close()
 PY
 echo "bench/sweep/merge.sh: 2 x $n runs ($(du -h "$out/a.db" | cut -f1) each); $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-4s %-34s %10s %10s\n" "rep" "what" "emolab s" "wall s"
+printf "%-4s %-38s %10s %10s %10s\n" "rep" "what" "emolab s" "wall s" "CPU s"
 for r in $(seq 1 "$repeats"); do
   rm -f "$out/team.db"*
   for what in "merge into a new team.db" "the same merge again (all identical)"; do
     t0=$(date +%s.%N)
-    "$bin" registry merge "$out/a.db" "$out/b.db" -o "$out/team.db" > "$out/merge.out" 2> "$out/merge.err" \
-      || { cat "$out/merge.err" >&2; exit 1; }
+    /usr/bin/time -f "%U %S" -o "$out/time.txt" "$bin" registry merge "$out/a.db" "$out/b.db" -o "$out/team.db" \
+      > "$out/merge.out" 2> "$out/merge.err" || { cat "$out/merge.err" >&2; exit 1; }
     t1=$(date +%s.%N)
     own=$(sed -n 's/.* in \([0-9.]*\)s$/\1/p' "$out/merge.err")
-    printf "%-4s %-34s %10s %10.2f\n" "$r" "$what" "$own" "$(echo "$t1 - $t0" | bc)"
+    cpu=$(awk '{print $1 + $2}' "$out/time.txt")
+    printf "%-4s %-38s %10s %10.2f %10s\n" "$r" "$what" "$own" "$(echo "$t1 - $t0" | bc)" "$cpu"
   done
 done
 runs=$(/usr/bin/python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from runs').fetchone()[0])" "$out/team.db")
-echo "team.db: $runs runs (expected $((2 * n))); bar: the merge in at most 5 s"
+echo "team.db: $runs runs (expected $((2 * n))); bar: the merge in at most 5 s. CPU = user + sys of the"
+echo "command (libtorch's load included): what the merge costs on an idle machine; wall depends on the load."

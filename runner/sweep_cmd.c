@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -501,6 +502,9 @@ static void progress_draw(progress *pr, const el_sweep_row *row, const el_sweep_
              (long long)c->failed, (long long)c->stopped, row->metric, best, el, eta);
     if (pr->tty && !final) {
         if (now - pr->last_draw < 0.2) return;
+        struct winsize ws; /* one line: cut to the terminal's width (bytes; the line is ASCII) */
+        if (ioctl(fileno(stderr), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10 && strlen(line) >= ws.ws_col)
+            line[ws.ws_col - 1] = 0;
         fprintf(stderr, "\r\033[K%s", line);
         pr->drawn = true;
         pr->last_draw = now;
@@ -1067,7 +1071,9 @@ int cmd_sweep(int argc, char **argv) {
     memset(&s, 0, sizeof s);
     bool have_s = false;
     if (!file) { /* --sweep-id alone: the file recorded with the sweep */
-        reg = el_registry_open(reg_path, status);
+        /* read-write: --status consolidates a sweep directory first (read-only when not allowed) */
+        reg = el_registry_open(reg_path, false);
+        if (!reg && status) reg = el_registry_open(reg_path, true);
         if (!reg) {
             fprintf(stderr, "emolab sweep: %s\n", el_last_error());
             free(so.extra);
@@ -1098,6 +1104,7 @@ int cmd_sweep(int argc, char **argv) {
     free(el_sweep_definition(&s, def_hash));
     if (!reg) {
         reg = el_registry_open(reg_path, false);
+        if (!reg && status) reg = el_registry_open(reg_path, true);
         if (!reg) {
             fprintf(stderr, "emolab sweep: %s\n", el_last_error());
             code = 1;
@@ -1134,9 +1141,12 @@ int cmd_sweep(int argc, char **argv) {
         if (status || collect) { /* a sweep directory is consolidated first: its claims and results */
             el_collect_stats cs = {0};
             if (row.dir && el_sweep_dir_collect(reg, row.dir, row.id, &cs)) {
-                fprintf(stderr, "emolab sweep: %s\n", el_last_error());
-                code = 1;
-                goto done;
+                fprintf(stderr, "emolab sweep: %s%s\n", el_last_error(),
+                        collect ? "" : " (showing what the registry knows)");
+                if (collect) {
+                    code = 1;
+                    goto done;
+                }
             }
             if (collect)
                 printf("sweep %s: %lld result(s) read from %s, %lld run(s) imported\n", row.id, (long long)cs.collected,

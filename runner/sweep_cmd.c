@@ -754,6 +754,16 @@ static int run_capture(const char *const *argv, double timeout_s, char **out, ch
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* A shell word: 'text' with every ' written as '\'' */
+static void sh_quote(el_buf *b, const char *s) {
+    el_buf_putc(b, '\'');
+    for (; *s; s++) {
+        if (*s == '\'') el_buf_puts(b, "'\\''");
+        else el_buf_putc(b, *s);
+    }
+    el_buf_putc(b, '\'');
+}
+
 typedef struct {
     const char *partition, *time, *gpus, *cpus;
     int32_t max_parallel, tasks;
@@ -782,11 +792,27 @@ static int slurm_submit(const spawn_info *si, const el_sweep_row *row, const slu
     if (o->gpus) el_buf_printf(&b, "#SBATCH --gpus-per-task=%s\n", o->gpus);
     if (o->partition) el_buf_printf(&b, "#SBATCH --partition=%s\n", o->partition);
     if (o->time) el_buf_printf(&b, "#SBATCH --time=%s\n", o->time);
-    el_buf_printf(&b, "exec '%s' worker --sweep-dir '%s' --file '%s' --job \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\""
-                      " --threads %s --lease %g --max-retries %d", si->exe, si->dir, si->file, o->cpus ? o->cpus : "1",
-                  si->lease_s, (int)si->max_lost);
-    if (si->exp_dir) el_buf_printf(&b, " --experiments '%s'", si->exp_dir);
-    if (si->data_root) el_buf_printf(&b, " --data-root '%s'", si->data_root);
+    /* the controller's working directory: relative paths (data root, experiments) mean the same */
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "%s", si->dir);
+    el_buf_puts(&b, "cd ");
+    sh_quote(&b, cwd);
+    el_buf_puts(&b, " || exit 1\nexec ");
+    sh_quote(&b, si->exe);
+    el_buf_puts(&b, " worker --sweep-dir ");
+    sh_quote(&b, si->dir);
+    el_buf_puts(&b, " --file ");
+    sh_quote(&b, si->file);
+    el_buf_printf(&b, " --job \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\" --threads %s --lease %g --max-retries %d",
+                  o->cpus ? o->cpus : "1", si->lease_s, (int)si->max_lost);
+    if (si->exp_dir) {
+        el_buf_puts(&b, " --experiments ");
+        sh_quote(&b, si->exp_dir);
+    }
+    if (si->data_root) {
+        el_buf_puts(&b, " --data-root ");
+        sh_quote(&b, si->data_root);
+    }
     if (si->rerun) el_buf_puts(&b, " --rerun");
     if (!si->save_checkpoint) el_buf_puts(&b, " --no-checkpoint");
     el_buf_puts(&b, "\n");
@@ -801,14 +827,11 @@ static int slurm_submit(const spawn_info *si, const el_sweep_row *row, const slu
     char array[64];
     if (o->max_parallel > 0) snprintf(array, sizeof array, "--array=0-%d%%%d", (int)o->tasks - 1, (int)o->max_parallel);
     else snprintf(array, sizeof array, "--array=0-%d", (int)o->tasks - 1);
-    char chdir_arg[PATH_MAX + 16];
-    snprintf(chdir_arg, sizeof chdir_arg, "--chdir=%s", si->dir);
     const char **argv = xcalloc((size_t)o->n_extra + 8, sizeof *argv);
     int n = 0;
     argv[n++] = sbatch;
     argv[n++] = "--parsable";
     argv[n++] = array;
-    argv[n++] = chdir_arg;
     for (int32_t i = 0; i < o->n_extra; i++) argv[n++] = o->extra[i];
     argv[n++] = script;
     argv[n] = NULL;

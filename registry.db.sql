@@ -22,7 +22,7 @@ CREATE TABLE emolab_schema (
     description TEXT NOT NULL
 );
 INSERT INTO emolab_schema (version, applied, description)
-VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'initial schema');
+VALUES (2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'created at version 2 (runs, sweeps)');
 
 -- One row per run (training of one resolved config, or an ensemble of runs).
 CREATE TABLE runs (
@@ -270,3 +270,77 @@ BEGIN SELECT RAISE(ABORT, 'emolab: this run is final (finished, failed or stoppe
 CREATE TRIGGER artifacts_final_delete BEFORE DELETE ON artifacts
 WHEN (SELECT status FROM runs WHERE uuid = OLD.run) IN ('finished', 'failed', 'stopped')
 BEGIN SELECT RAISE(ABORT, 'emolab: this run is final (finished, failed or stopped) and cannot be changed'); END;
+
+-- ---- version 2: sweeps -------------------------------------------------------------------------
+-- One row per sweep (`emolab sweep FILE`); its trials are the rows of sweep_trials. A worker takes
+-- a trial by a claim: one BEGIN IMMEDIATE transaction that first returns to `pending` every claim
+-- whose holder is gone (a dead pid on this host, an expired lease on another host), then marks the
+-- lowest pending trial `claimed` with the worker's identity, a random token and a lease. The
+-- result is recorded with the token, so a worker that lost its claim cannot overwrite another's.
+CREATE TABLE sweeps (
+    id              TEXT PRIMARY KEY NOT NULL,  -- NAME-YYYYMMDD-HHMMSS-XXXX
+    name            TEXT NOT NULL,
+    file            TEXT NOT NULL,              -- the sweep file (absolute path when created)
+    definition      TEXT NOT NULL,              -- canonical JSON of everything that makes the trials
+    definition_hash TEXT NOT NULL,              -- sha256 of definition: --resume finds the sweep by it
+    method          TEXT NOT NULL CHECK (method IN ('grid', 'random', 'bayes')),
+    metric          TEXT NOT NULL,              -- val_weighted_f1 | val_macro_f1 | val_micro_f1 | val_loss
+    goal            TEXT NOT NULL CHECK (goal IN ('maximize', 'minimize')),
+    n_trials        INTEGER NOT NULL CHECK (n_trials >= 0),
+    created         TEXT NOT NULL,
+    host            TEXT NOT NULL,
+    owner           TEXT NOT NULL DEFAULT '',
+    dir             TEXT                        -- its sweep directory (--launcher slurm), NULL: all in here
+);
+CREATE INDEX sweeps_definition ON sweeps (definition_hash, created);
+
+CREATE TABLE sweep_trials (
+    sweep_id        TEXT NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,
+    idx             INTEGER NOT NULL CHECK (idx >= 0), -- trial index in the sweep (0-based)
+    config_hash     TEXT NOT NULL,              -- runs.config_hash of the trial's resolved config
+    seed            INTEGER,
+    assignment      TEXT NOT NULL,              -- JSON: {"head.dropout":0.5,"train.seed":1}
+    param_values    TEXT NOT NULL,              -- JSON array: the values in the sweep's parameter order
+    status          TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'claimed', 'done', 'failed', 'stopped')),
+    run             TEXT REFERENCES runs (uuid) ON DELETE SET NULL, -- the run that did it
+    reused          INTEGER NOT NULL DEFAULT 0 CHECK (reused IN (0, 1)), -- run is an earlier one
+    claims          INTEGER NOT NULL DEFAULT 0, -- times the trial was claimed
+    lost_claims     INTEGER NOT NULL DEFAULT 0, -- claims whose holder died without a result
+    claim_token     TEXT,                       -- random, per claim
+    claim_host      TEXT,
+    claim_pid       INTEGER,
+    claim_pid_start INTEGER,                    -- /proc/PID/stat field 22 (pid reuse check)
+    claim_boot_id   TEXT,
+    claim_job       TEXT,                       -- scheduler job (Slurm: JOBID_TASKID), NULL locally
+    claimed_at      TEXT,
+    lease_expires   REAL,                       -- unix seconds; renewed by the holder's heartbeat
+    finished        TEXT,                       -- final status recorded
+    metric          REAL,                       -- the sweep's metric (val), NULL when none
+    epochs          INTEGER,                    -- epochs run (stopped: the rung it reached)
+    error           TEXT,                       -- why failed / stopped / last claim lost
+    PRIMARY KEY (sweep_id, idx)
+) WITHOUT ROWID;
+CREATE INDEX sweep_trials_status ON sweep_trials (sweep_id, status, idx);
+CREATE INDEX sweep_trials_run ON sweep_trials (run) WHERE run IS NOT NULL;
+
+-- ---- version 2: registry identity and merges --------------------------------------------------------
+-- Who this registry is (`registry_id`, random, made once), so that merged runs can say where they
+-- were recorded first.
+CREATE TABLE registry_info (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO registry_info (key, value) VALUES ('registry_id', lower(hex(randomblob(16))));
+
+-- Runs copied from another registry (`emolab registry import` / `merge`): where each came from.
+-- A run imported again from a registry that imported it keeps its first origin.
+CREATE TABLE run_origins (
+    run           TEXT PRIMARY KEY NOT NULL REFERENCES runs (uuid) ON DELETE CASCADE,
+    registry_id   TEXT,                         -- registry_info.registry_id of the registry it came from
+    registry_path TEXT NOT NULL,                -- that registry's path, as the import saw it
+    host          TEXT NOT NULL,                -- where the run ran (runs.host)
+    owner         TEXT NOT NULL,                -- who ran it (runs.owner)
+    imported      TEXT NOT NULL,                -- when it was copied
+    imported_by   TEXT NOT NULL                 -- the host that copied it
+) WITHOUT ROWID;

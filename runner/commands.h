@@ -10,6 +10,9 @@ int cmd_data(int argc, char **argv);  /* fetch.c: the pinned public data sets */
 int cmd_run(int argc, char **argv);       /* run.c */
 int cmd_export(int argc, char **argv);    /* export.c: an hf run as a Hugging Face model directory */
 int cmd_selfcheck(int argc, char **argv); /* selfcheck.c */
+int cmd_sweep(int argc, char **argv);     /* sweep_cmd.c: run, resume, list or show a sweep */
+int cmd_worker(int argc, char **argv);    /* sweep_cmd.c: one sweep worker process */
+int cmd_registry(int argc, char **argv);  /* registry_cmd.c: import, merge, info */
 
 int cmd_predict(int argc, char **argv);  /* predict.c: a recorded run on new texts / a CSV file */
 int cmd_ensemble(int argc, char **argv); /* ensemble.c: average recorded runs, record the result */

@@ -34,6 +34,10 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"run", TORCH_CMD(cmd_run), true, "train one experiment spec and record it in the registry"},
+    {"sweep", TORCH_CMD(cmd_sweep), true,
+     "run a W&B-style sweep file with N workers (resumable, hyperband, reuse)"},
+    {"worker", TORCH_CMD(cmd_worker), true,
+     "one sweep worker: claim trials of a sweep and run them (started by sweep)"},
     {"export", TORCH_CMD(cmd_export), true,
      "write a fine-tuned hf run as a Hugging Face model directory"},
     {"predict", TORCH_CMD(cmd_predict), true,
@@ -44,6 +48,8 @@ static const command COMMANDS[] = {
     {"ls", cmd_ls, false, "list recent runs, one line each"},
     {"show", cmd_show, false, "everything about one run: config, data, classification report, epochs"},
     {"compare", cmd_compare, false, "two runs side by side: config diff, metric and per-class deltas"},
+    {"registry", cmd_registry, false,
+     "merge and import registries (one leaderboard for a team): import, merge, info"},
     {"fetch", cmd_fetch, false, "download Hugging Face models into the HF cache (verified, resumable)"},
     {"data", cmd_data, false, "list and download the pinned public data sets (ls, fetch)"},
     {"selfcheck", TORCH_CMD(cmd_selfcheck), true,

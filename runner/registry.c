@@ -36,10 +36,81 @@ typedef struct {
     const char *sql;         /* upgrades version-1 -> version; NULL for the initial schema */
 } reg_migration;
 
+/* Version 2 (sweeps): the sweeps and sweep_trials tables, exactly as registry.db.sql has them. */
+static const char MIGRATION_V2[] =
+    "CREATE TABLE sweeps (\n"
+    "    id              TEXT PRIMARY KEY NOT NULL,  -- NAME-YYYYMMDD-HHMMSS-XXXX\n"
+    "    name            TEXT NOT NULL,\n"
+    "    file            TEXT NOT NULL,              -- the sweep file (absolute path when created)\n"
+    "    definition      TEXT NOT NULL,              -- canonical JSON of everything that makes the trials\n"
+    "    definition_hash TEXT NOT NULL,              -- sha256 of definition: --resume finds the sweep by it\n"
+    "    method          TEXT NOT NULL CHECK (method IN ('grid', 'random', 'bayes')),\n"
+    "    metric          TEXT NOT NULL,              -- val_weighted_f1 | val_macro_f1 | val_micro_f1 | val_loss\n"
+    "    goal            TEXT NOT NULL CHECK (goal IN ('maximize', 'minimize')),\n"
+    "    n_trials        INTEGER NOT NULL CHECK (n_trials >= 0),\n"
+    "    created         TEXT NOT NULL,\n"
+    "    host            TEXT NOT NULL,\n"
+    "    owner           TEXT NOT NULL DEFAULT '',\n"
+    "    dir             TEXT                        -- its sweep directory (--launcher slurm), NULL: all in here\n"
+    ");\n"
+    "CREATE INDEX sweeps_definition ON sweeps (definition_hash, created);\n"
+    "\n"
+    "CREATE TABLE sweep_trials (\n"
+    "    sweep_id        TEXT NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,\n"
+    "    idx             INTEGER NOT NULL CHECK (idx >= 0), -- trial index in the sweep (0-based)\n"
+    "    config_hash     TEXT NOT NULL,              -- runs.config_hash of the trial's resolved config\n"
+    "    seed            INTEGER,\n"
+    "    assignment      TEXT NOT NULL,              -- JSON: {\"head.dropout\":0.5,\"train.seed\":1}\n"
+    "    param_values    TEXT NOT NULL,              -- JSON array: the values in the sweep's parameter order\n"
+    "    status          TEXT NOT NULL DEFAULT 'pending'\n"
+    "                    CHECK (status IN ('pending', 'claimed', 'done', 'failed', 'stopped')),\n"
+    "    run             TEXT REFERENCES runs (uuid) ON DELETE SET NULL, -- the run that did it\n"
+    "    reused          INTEGER NOT NULL DEFAULT 0 CHECK (reused IN (0, 1)), -- run is an earlier one\n"
+    "    claims          INTEGER NOT NULL DEFAULT 0, -- times the trial was claimed\n"
+    "    lost_claims     INTEGER NOT NULL DEFAULT 0, -- claims whose holder died without a result\n"
+    "    claim_token     TEXT,                       -- random, per claim\n"
+    "    claim_host      TEXT,\n"
+    "    claim_pid       INTEGER,\n"
+    "    claim_pid_start INTEGER,                    -- /proc/PID/stat field 22 (pid reuse check)\n"
+    "    claim_boot_id   TEXT,\n"
+    "    claim_job       TEXT,                       -- scheduler job (Slurm: JOBID_TASKID), NULL locally\n"
+    "    claimed_at      TEXT,\n"
+    "    lease_expires   REAL,                       -- unix seconds; renewed by the holder's heartbeat\n"
+    "    finished        TEXT,                       -- final status recorded\n"
+    "    metric          REAL,                       -- the sweep's metric (val), NULL when none\n"
+    "    epochs          INTEGER,                    -- epochs run (stopped: the rung it reached)\n"
+    "    error           TEXT,                       -- why failed / stopped / last claim lost\n"
+    "    PRIMARY KEY (sweep_id, idx)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX sweep_trials_status ON sweep_trials (sweep_id, status, idx);\n"
+    "CREATE INDEX sweep_trials_run ON sweep_trials (run) WHERE run IS NOT NULL;\n"
+    "\n"
+    "-- ---- version 2: registry identity and merges --------------------------------------------------------\n"
+    "-- Who this registry is (`registry_id`, random, made once), so that merged runs can say where they\n"
+    "-- were recorded first.\n"
+    "CREATE TABLE registry_info (\n"
+    "    key   TEXT PRIMARY KEY NOT NULL,\n"
+    "    value TEXT NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    "INSERT INTO registry_info (key, value) VALUES ('registry_id', lower(hex(randomblob(16))));\n"
+    "\n"
+    "-- Runs copied from another registry (`emolab registry import` / `merge`): where each came from.\n"
+    "-- A run imported again from a registry that imported it keeps its first origin.\n"
+    "CREATE TABLE run_origins (\n"
+    "    run           TEXT PRIMARY KEY NOT NULL REFERENCES runs (uuid) ON DELETE CASCADE,\n"
+    "    registry_id   TEXT,                         -- registry_info.registry_id of the registry it came from\n"
+    "    registry_path TEXT NOT NULL,                -- that registry's path, as the import saw it\n"
+    "    host          TEXT NOT NULL,                -- where the run ran (runs.host)\n"
+    "    owner         TEXT NOT NULL,                -- who ran it (runs.owner)\n"
+    "    imported      TEXT NOT NULL,                -- when it was copied\n"
+    "    imported_by   TEXT NOT NULL                 -- the host that copied it\n"
+    ") WITHOUT ROWID;\n";
+
 /* Append only; never edit a step that was released. Version 1 exists only as created from
  * registry.db.sql (frozen copy: tests/registry/schemas/v1.sql). */
 static const reg_migration MIGRATIONS[] = {
     {1, "initial schema", NULL},
+    {2, "sweeps, sweep trials (claims, leases), registry identity, run origins", MIGRATION_V2},
 };
 #define N_MIGRATIONS ((int32_t)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -517,7 +588,21 @@ static int configure(el_registry *r) {
     return exec_sql(r, "PRAGMA foreign_keys = ON", "enabling foreign keys");
 }
 
-el_registry *el_registry_open(const char *path, bool readonly) {
+static el_registry *registry_open(const char *path, bool readonly, bool exclusive);
+
+el_registry *el_registry_open(const char *path, bool readonly) { return registry_open(path, readonly, false); }
+
+/* One writer process only (a sweep worker's run registry on a shared filesystem): the WAL index
+ * lives in this process's memory instead of a -shm file (SQLite's exclusive locking mode), so
+ * nothing needs memory shared between machines; the file is locked while it is open. */
+el_registry *el_registry_open_private(const char *path) { return registry_open(path, false, true); }
+
+int el_registry_seal_private(el_registry *r) {
+    if (!r || r->readonly) return el_err("el_registry_seal_private: no writable registry");
+    return exec_sql(r, "PRAGMA journal_mode = DELETE", "leaving WAL mode");
+}
+
+static el_registry *registry_open(const char *path, bool readonly, bool exclusive) {
     if (!path || !*path) {
         el_err("no registry path given: pass --registry PATH or set EMOLAB_REGISTRY");
         return NULL;
@@ -558,6 +643,7 @@ el_registry *el_registry_open(const char *path, bool readonly) {
         goto fail;
     }
     if (configure(r)) goto fail;
+    if (exclusive && exec_sql(r, "PRAGMA locking_mode = EXCLUSIVE", "locking the registry")) goto fail;
 
     int64_t objects = 0;
     bool has_schema = false;
@@ -1245,6 +1331,201 @@ int el_run_get_status(el_registry *r, const char *uuid, char status[16]) {
 }
 
 /* ---- resolving a run reference ---------------------------------------------------------------- */
+
+/* ---- sweeps (schema v2): trials, claims, leases ----------------------------------------------- */
+/* Everything below only touches the sweeps and sweep_trials tables (see registry.db.sql). A claim
+ * is one BEGIN IMMEDIATE transaction, so two workers can never take the same trial: SQLite
+ * serialises the writers and each one sees the previous one's claim. */
+
+static double unix_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int check_sweep_args(el_registry *r, const char *sweep_id, const char *fn) {
+    if (!r) return el_err("%s: no registry (open one with el_registry_open)", fn);
+    if (r->readonly) return el_err("%s: %s: the registry was opened read-only", r->path, fn);
+    if (!sweep_id || !*sweep_id) return el_err("%s: %s: no sweep id", r->path, fn);
+    if (r->version < 2)
+        return el_err("%s: %s: the registry has schema version %d, sweeps need 2 (open it read-write "
+                      "with this emolab to upgrade it)", r->path, fn, (int)r->version);
+    return EL_OK;
+}
+
+typedef struct {
+    const el_reg_sweep *s;
+    const el_trial_init *t;
+    int64_t n;
+} sweep_create_ctx;
+
+static int sweep_create_tx(el_registry *r, void *vctx) {
+    sweep_create_ctx *c = vctx;
+    const el_reg_sweep *s = c->s;
+    char now[32];
+    iso_now_ms(now);
+    sqlite3_stmt *st;
+    if (prep(r, "INSERT INTO sweeps (id, name, file, definition, definition_hash, method, metric, goal, n_trials,"
+                " created, host, owner, dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st))
+        return EL_ERR;
+    bind_text(st, 1, s->id);
+    bind_text(st, 2, s->name);
+    bind_text(st, 3, s->file);
+    bind_text(st, 4, s->definition);
+    bind_text(st, 5, s->definition_hash);
+    bind_text(st, 6, s->method);
+    bind_text(st, 7, s->metric);
+    bind_text(st, 8, s->maximize ? "maximize" : "minimize");
+    sqlite3_bind_int64(st, 9, s->n_trials);
+    bind_text(st, 10, now);
+    bind_text(st, 11, el_hostname());
+    bind_text(st, 12, s->owner ? s->owner : "");
+    bind_text(st, 13, s->dir);
+    int e = step_done(r, st, "recording the sweep");
+    sqlite3_finalize(st);
+    if (e) return EL_ERR;
+    if (c->n <= 0) return EL_OK;
+    if (prep(r, "INSERT INTO sweep_trials (sweep_id, idx, config_hash, seed, assignment, param_values, status, run,"
+                " reused, finished, metric, epochs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st))
+        return EL_ERR;
+    for (int64_t i = 0; i < c->n && !e; i++) {
+        const el_trial_init *t = &c->t[i];
+        bool reused = t->reuse_run && *t->reuse_run;
+        bind_text(st, 1, s->id);
+        sqlite3_bind_int64(st, 2, t->idx);
+        bind_text(st, 3, t->config_hash);
+        if (t->has_seed) sqlite3_bind_int64(st, 4, t->seed);
+        else sqlite3_bind_null(st, 4);
+        bind_text(st, 5, t->assignment);
+        bind_text(st, 6, t->param_values);
+        bind_text(st, 7, reused ? (t->reuse_status ? t->reuse_status : "done") : "pending");
+        bind_text(st, 8, reused ? t->reuse_run : NULL);
+        sqlite3_bind_int(st, 9, reused);
+        bind_text(st, 10, reused ? now : NULL);
+        if (reused) bind_real(st, 11, t->reuse_metric);
+        else sqlite3_bind_null(st, 11);
+        if (reused && t->reuse_epochs > 0) sqlite3_bind_int(st, 12, t->reuse_epochs);
+        else sqlite3_bind_null(st, 12);
+        e = step_done(r, st, "recording the sweep's trials");
+    }
+    sqlite3_finalize(st);
+    return e;
+}
+
+int el_sweep_create(el_registry *r, const el_reg_sweep *s, const el_trial_init *trials, int64_t n) {
+    if (check_sweep_args(r, s ? s->id : NULL, "el_sweep_create")) return EL_ERR;
+    if (!s->name || !s->file || !s->definition || !s->definition_hash || !s->method || !s->metric)
+        return el_err("%s: el_sweep_create: sweep %s: name, file, definition, method and metric are required",
+                      r->path, s->id);
+    if (n < 0 || (n > 0 && !trials)) return el_err("%s: el_sweep_create: bad trial list", r->path);
+    for (int64_t i = 0; i < n; i++)
+        if (!trials[i].config_hash || !trials[i].assignment || !trials[i].param_values)
+            return el_err("%s: el_sweep_create: trial %lld has no config hash or values", r->path,
+                          (long long)trials[i].idx);
+    sweep_create_ctx c = {s, trials, n};
+    return with_write_tx(r, "recording a new sweep", sweep_create_tx, &c);
+}
+
+/* Returns to `pending` (or fails, after max_lost) the claims whose holder is gone. Inside a write
+ * transaction. count_lost: whether such a death counts against the trial (a worker that died while
+ * the sweep went on) or not (the whole sweep was killed and is being resumed). */
+static int release_dead_claims(el_registry *r, const char *sweep_id, int32_t max_lost, bool count_lost,
+                               int *released) {
+    *released = 0;
+    sqlite3_stmt *sel, *upd;
+    if (prep(r, "SELECT idx, claim_host, claim_pid, claim_pid_start, claim_boot_id, lease_expires, lost_claims,"
+                " claim_job FROM sweep_trials WHERE sweep_id = ? AND status = 'claimed'", &sel))
+        return EL_ERR;
+    if (prep(r, "UPDATE sweep_trials SET status = ?, lost_claims = ?, error = ?, claim_token = NULL,"
+                " lease_expires = NULL, finished = ? WHERE sweep_id = ? AND idx = ? AND status = 'claimed'", &upd)) {
+        sqlite3_finalize(sel);
+        return EL_ERR;
+    }
+    bind_text(sel, 1, sweep_id);
+    double now_s = unix_now();
+    char now[32];
+    iso_now_ms(now);
+    int rc, err = EL_OK;
+    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+        int64_t idx = sqlite3_column_int64(sel, 0);
+        const char *host = (const char *)sqlite3_column_text(sel, 1);
+        int64_t pid = sqlite3_column_int64(sel, 2);
+        bool has_start = sqlite3_column_type(sel, 3) != SQLITE_NULL;
+        int64_t start = sqlite3_column_int64(sel, 3);
+        const char *boot = (const char *)sqlite3_column_text(sel, 4);
+        bool has_lease = sqlite3_column_type(sel, 5) != SQLITE_NULL;
+        double lease = sqlite3_column_double(sel, 5);
+        int32_t lost = (int32_t)sqlite3_column_int(sel, 6);
+        const char *job = (const char *)sqlite3_column_text(sel, 7);
+        const char *why = NULL;
+        if (host && el_streq(host, el_hostname())) {
+            proc_fate f = process_fate(pid, has_start, start, boot);
+            if (f == PROC_GONE || f == PROC_REUSED) why = "its process ended";
+            else if (f == PROC_REBOOTED) why = "the machine restarted";
+            else if (f == PROC_UNKNOWN && has_lease && lease < now_s) why = "its lease expired";
+        } else if (!has_lease || lease < now_s) {
+            why = "its lease expired (no heartbeat)";
+        }
+        if (!why) continue;
+        int32_t n_lost = lost + (count_lost ? 1 : 0);
+        bool give_up = count_lost && max_lost > 0 && n_lost >= max_lost;
+        char *msg = el_printf(give_up ? "the worker running it died %d times (last: pid %lld on %s%s%s, %s): see "
+                                        "the worker logs; fix the cause and start a new sweep or --rerun"
+                                      : "claim %d lost: pid %lld on %s%s%s held it, %s; noticed by pid %lld at %s",
+                              give_up ? (int)n_lost : (int)(lost + 1), (long long)pid, host ? host : "?",
+                              job ? ", job " : "", job ? job : "", why,
+                              (long long)getpid(), now);
+        bind_text(upd, 1, give_up ? "failed" : "pending");
+        sqlite3_bind_int(upd, 2, n_lost);
+        bind_text(upd, 3, msg);
+        bind_text(upd, 4, give_up ? now : NULL);
+        bind_text(upd, 5, sweep_id);
+        sqlite3_bind_int64(upd, 6, idx);
+        free(msg);
+        if ((err = step_done(r, upd, "releasing a dead worker's claim"))) break;
+        *released += sqlite3_changes(r->db);
+    }
+    if (!err && rc != SQLITE_DONE) err = reg_err(r, rc, "looking for dead workers' claims");
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    return err;
+}
+
+typedef struct {
+    const char *sweep_id;
+    int32_t max_lost;
+    bool count_lost;
+    int released;
+} sweep_recover_ctx;
+
+static int sweep_recover_tx(el_registry *r, void *vctx) {
+    sweep_recover_ctx *c = vctx;
+    return release_dead_claims(r, c->sweep_id, c->max_lost, c->count_lost, &c->released);
+}
+
+int el_sweep_recover(el_registry *r, const char *sweep_id, int32_t max_lost, bool count_lost) {
+    if (check_sweep_args(r, sweep_id, "el_sweep_recover")) return EL_ERR;
+    sweep_recover_ctx c = {sweep_id, max_lost, count_lost, 0};
+    if (with_write_tx(r, "releasing dead workers' claims", sweep_recover_tx, &c)) return EL_ERR;
+    return c.released;
+}
+
+void el_trial_claim_free(el_trial_claim *c) {
+    if (!c) return;
+    free(c->assignment);
+    free(c->param_values);
+    c->assignment = c->param_values = NULL;
+}
+
+typedef struct {
+    const char *sweep_id;
+    const el_claim_params *p;
+    el_trial_make_fn make;
+    void *make_ctx;
+    el_trial_claim *out;
+    int found;
+} claim_ctx;
+
 static char *col_dup(sqlite3_stmt *st, int i) {
     const char *s = (const char *)sqlite3_column_text(st, i);
     return s ? xstrdup(s) : NULL;
@@ -1395,4 +1676,814 @@ int el_registry_resolve_run(el_registry *r, const char *ref, el_run_ref *out) {
     }
     sqlite3_finalize(st);
     return EL_OK;
+}
+
+static int claim_tx(el_registry *r, void *vctx) {
+    claim_ctx *c = vctx;
+    el_trial_claim *o = c->out;
+    el_trial_claim_free(o);
+    memset(o, 0, sizeof *o);
+    c->found = 0;
+    int released = 0;
+    if (release_dead_claims(r, c->sweep_id, c->p->max_lost, true, &released)) return EL_ERR;
+    sqlite3_stmt *st;
+    if (prep(r, "SELECT idx, config_hash, seed, assignment, param_values, claims FROM sweep_trials"
+                " WHERE sweep_id = ? AND status = 'pending' ORDER BY idx LIMIT 1", &st))
+        return EL_ERR;
+    bind_text(st, 1, c->sweep_id);
+    int rc = sqlite3_step(st);
+    bool fresh = false;
+    if (rc == SQLITE_ROW) {
+        o->idx = sqlite3_column_int64(st, 0);
+        snprintf(o->config_hash, sizeof o->config_hash, "%s", (const char *)sqlite3_column_text(st, 1));
+        o->has_seed = sqlite3_column_type(st, 2) != SQLITE_NULL;
+        o->seed = sqlite3_column_int64(st, 2);
+        o->assignment = col_dup(st, 3);
+        o->param_values = col_dup(st, 4);
+        o->claims = (int32_t)sqlite3_column_int(st, 5);
+        rc = SQLITE_DONE;
+        c->found = 1;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return reg_err(r, rc, "looking for a pending trial");
+    if (!c->found && c->make) { /* trials made on demand (bayes): the next one, when under n_trials */
+        int64_t n_trials = 0, next = 0;
+        bool found = false;
+        char *q = sqlite3_mprintf("SELECT n_trials FROM sweeps WHERE id = %Q", c->sweep_id);
+        int e = query_int(r, q, &n_trials, &found, "reading the sweep");
+        sqlite3_free(q);
+        if (e) return EL_ERR;
+        if (!found) return el_err("%s: no sweep %s in this registry", r->path, c->sweep_id);
+        q = sqlite3_mprintf("SELECT coalesce(max(idx) + 1, 0) FROM sweep_trials WHERE sweep_id = %Q", c->sweep_id);
+        e = query_int(r, q, &next, &found, "counting the sweep's trials");
+        sqlite3_free(q);
+        if (e) return EL_ERR;
+        if (next < n_trials) {
+            o->idx = next;
+            if (c->make(c->make_ctx, r, next, o) != EL_OK) return EL_ERR;
+            if (!o->config_hash[0] || !o->assignment || !o->param_values)
+                return el_err("%s: sweep %s: trial %lld was made without a config hash or values", r->path,
+                              c->sweep_id, (long long)next);
+            fresh = true;
+            c->found = 1;
+        }
+    }
+    if (!c->found) return EL_OK;
+    if (uuid_v4(o->token)) return EL_ERR;
+    const char *host = c->p->host && *c->p->host ? c->p->host : el_hostname();
+    int64_t pid = c->p->pid > 0 ? c->p->pid : (int64_t)getpid(), start = 0;
+    char state;
+    bool has_start = c->p->pid > 0 ? c->p->pid_start > 0 : proc_stat(pid, &state, &start) == 1;
+    if (c->p->pid > 0) start = c->p->pid_start;
+    double lease = c->p->lease_s > 0 ? c->p->lease_s : EL_SWEEP_DEFAULT_LEASE_S;
+    char now[32];
+    iso_now_ms(now);
+    if (fresh) {
+        if (prep(r, "INSERT INTO sweep_trials (sweep_id, idx, config_hash, seed, assignment, param_values, status)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 'pending')", &st))
+            return EL_ERR;
+        bind_text(st, 1, c->sweep_id);
+        sqlite3_bind_int64(st, 2, o->idx);
+        bind_text(st, 3, o->config_hash);
+        if (o->has_seed) sqlite3_bind_int64(st, 4, o->seed);
+        else sqlite3_bind_null(st, 4);
+        bind_text(st, 5, o->assignment);
+        bind_text(st, 6, o->param_values);
+        int e = step_done(r, st, "recording a new trial");
+        sqlite3_finalize(st);
+        if (e) return EL_ERR;
+    }
+    if (prep(r, "UPDATE sweep_trials SET status = 'claimed', claims = claims + 1, claim_token = ?, claim_host = ?,"
+                " claim_pid = ?, claim_pid_start = ?, claim_boot_id = ?, claim_job = ?, claimed_at = ?,"
+                " lease_expires = ? WHERE sweep_id = ? AND idx = ? AND status = 'pending'", &st))
+        return EL_ERR;
+    bind_text(st, 1, o->token);
+    bind_text(st, 2, host);
+    sqlite3_bind_int64(st, 3, pid);
+    if (has_start) sqlite3_bind_int64(st, 4, start);
+    else sqlite3_bind_null(st, 4);
+    bind_text(st, 5, *boot_id() ? boot_id() : NULL);
+    bind_text(st, 6, c->p->job);
+    bind_text(st, 7, now);
+    sqlite3_bind_double(st, 8, unix_now() + lease);
+    bind_text(st, 9, c->sweep_id);
+    sqlite3_bind_int64(st, 10, o->idx);
+    int e = step_done(r, st, "claiming a trial");
+    int changed = sqlite3_changes(r->db);
+    sqlite3_finalize(st);
+    if (e) return EL_ERR;
+    if (changed != 1) return el_err("%s: sweep %s: trial %lld could not be claimed", r->path, c->sweep_id,
+                                    (long long)o->idx);
+    o->claims++;
+    return EL_OK;
+}
+
+int el_sweep_claim(el_registry *r, const char *sweep_id, const el_claim_params *p, el_trial_make_fn make,
+                   void *make_ctx, el_trial_claim *out) {
+    if (out) memset(out, 0, sizeof *out);
+    if (check_sweep_args(r, sweep_id, "el_sweep_claim")) return EL_ERR;
+    if (!out) return el_err("%s: el_sweep_claim: nowhere to put the claim", r->path);
+    el_claim_params defaults = {0};
+    claim_ctx c = {sweep_id, p ? p : &defaults, make, make_ctx, out, 0};
+    if (with_write_tx(r, "claiming a trial", claim_tx, &c)) {
+        el_trial_claim_free(out);
+        return EL_ERR;
+    }
+    return c.found;
+}
+
+typedef struct {
+    const char *sweep_id, *token;
+    int64_t idx;
+    double lease_s;
+    const char *why;
+    const el_trial_result *res;
+    int changed;
+} trial_write_ctx;
+
+static int heartbeat_tx(el_registry *r, void *vctx) {
+    trial_write_ctx *c = vctx;
+    sqlite3_stmt *st;
+    if (prep(r, "UPDATE sweep_trials SET lease_expires = ? WHERE sweep_id = ? AND idx = ? AND status = 'claimed'"
+                " AND claim_token = ?", &st))
+        return EL_ERR;
+    sqlite3_bind_double(st, 1, unix_now() + (c->lease_s > 0 ? c->lease_s : EL_SWEEP_DEFAULT_LEASE_S));
+    bind_text(st, 2, c->sweep_id);
+    sqlite3_bind_int64(st, 3, c->idx);
+    bind_text(st, 4, c->token);
+    int e = step_done(r, st, "renewing a claim's lease");
+    c->changed = sqlite3_changes(r->db);
+    sqlite3_finalize(st);
+    return e;
+}
+
+int el_sweep_heartbeat(el_registry *r, const char *sweep_id, int64_t idx, const char *token, double lease_s) {
+    if (check_sweep_args(r, sweep_id, "el_sweep_heartbeat")) return EL_ERR;
+    if (!token || !*token) return el_err("%s: el_sweep_heartbeat: no claim token", r->path);
+    trial_write_ctx c = {.sweep_id = sweep_id, .token = token, .idx = idx, .lease_s = lease_s};
+    if (with_write_tx(r, "renewing a claim's lease", heartbeat_tx, &c)) return EL_ERR;
+    return c.changed == 1;
+}
+
+static int release_tx(el_registry *r, void *vctx) {
+    trial_write_ctx *c = vctx;
+    sqlite3_stmt *st;
+    if (prep(r, "UPDATE sweep_trials SET status = 'pending', claim_token = NULL, lease_expires = NULL, error = ?"
+                " WHERE sweep_id = ? AND idx = ? AND status = 'claimed' AND claim_token = ?", &st))
+        return EL_ERR;
+    bind_text(st, 1, c->why);
+    bind_text(st, 2, c->sweep_id);
+    sqlite3_bind_int64(st, 3, c->idx);
+    bind_text(st, 4, c->token);
+    int e = step_done(r, st, "releasing a claim");
+    c->changed = sqlite3_changes(r->db);
+    sqlite3_finalize(st);
+    return e;
+}
+
+int el_sweep_release(el_registry *r, const char *sweep_id, int64_t idx, const char *token, const char *why) {
+    if (check_sweep_args(r, sweep_id, "el_sweep_release")) return EL_ERR;
+    if (!token || !*token) return el_err("%s: el_sweep_release: no claim token", r->path);
+    trial_write_ctx c = {.sweep_id = sweep_id, .token = token, .idx = idx, .why = why};
+    if (with_write_tx(r, "releasing a claim", release_tx, &c)) return EL_ERR;
+    return c.changed == 1;
+}
+
+static int complete_tx(el_registry *r, void *vctx) {
+    trial_write_ctx *c = vctx;
+    const el_trial_result *t = c->res;
+    char now[32];
+    iso_now_ms(now);
+    sqlite3_stmt *st;
+    if (prep(r, "UPDATE sweep_trials SET status = ?, run = ?, reused = ?, metric = ?, epochs = ?, error = ?,"
+                " finished = ?, claim_token = NULL, lease_expires = NULL"
+                " WHERE sweep_id = ? AND idx = ? AND status = 'claimed' AND claim_token = ?", &st))
+        return EL_ERR;
+    bind_text(st, 1, t->status);
+    bind_text(st, 2, t->run && *t->run ? t->run : NULL);
+    sqlite3_bind_int(st, 3, t->reused ? 1 : 0);
+    bind_real(st, 4, t->metric);
+    if (t->epochs > 0) sqlite3_bind_int(st, 5, t->epochs);
+    else sqlite3_bind_null(st, 5);
+    bind_text(st, 6, t->error);
+    bind_text(st, 7, now);
+    bind_text(st, 8, c->sweep_id);
+    sqlite3_bind_int64(st, 9, c->idx);
+    bind_text(st, 10, c->token);
+    int e = step_done(r, st, "recording a trial's result");
+    c->changed = sqlite3_changes(r->db);
+    sqlite3_finalize(st);
+    return e;
+}
+
+int el_sweep_complete(el_registry *r, const char *sweep_id, int64_t idx, const char *token,
+                      const el_trial_result *res) {
+    if (check_sweep_args(r, sweep_id, "el_sweep_complete")) return EL_ERR;
+    if (!token || !*token || !res) return el_err("%s: el_sweep_complete: no claim token or result", r->path);
+    if (!el_streq(res->status, "done") && !el_streq(res->status, "failed") && !el_streq(res->status, "stopped"))
+        return el_err("%s: el_sweep_complete: trial %lld: status '%s' is not done, failed or stopped", r->path,
+                      (long long)idx, res->status ? res->status : "(null)");
+    if (res->run && *res->run && !uuid_ok(res->run))
+        return el_err("%s: el_sweep_complete: trial %lld: '%s' is not a run id", r->path, (long long)idx, res->run);
+    trial_write_ctx c = {.sweep_id = sweep_id, .token = token, .idx = idx, .res = res};
+    if (with_write_tx(r, "recording a trial's result", complete_tx, &c)) return EL_ERR;
+    return c.changed == 1;
+}
+
+/* ---- import and merge (schema v2): copying runs from another registry -------------------------- */
+/* The source is attached read-only (a URI with mode=ro: it is never written, not even its journal)
+ * and copied with set-based INSERT ... SELECT in one transaction: runs the target lacks are added
+ * (as `running`, then their rows, then their real status, because the schema's triggers freeze a
+ * final run's rows), runs both have must be identical in every table, otherwise nothing is written.
+ * Runs still `running` in the source are not copied (they have no result yet). */
+
+static const char *const RUN_TABLES[] = {"params", "data", "data_sources", "metrics", "class_metrics",
+                                          "thresholds", "epochs", "threshold_curve", "artifacts"};
+#define N_RUN_TABLES ((int)(sizeof RUN_TABLES / sizeof RUN_TABLES[0]))
+
+/* "file:/abs/path?mode=ro" with the characters URIs reserve escaped. */
+static char *ro_uri(const char *path) {
+    char *abs = realpath(path, NULL);
+    const char *p = abs ? abs : path;
+    el_buf b = {0};
+    el_buf_puts(&b, "file:");
+    for (; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '%' || c == '?' || c == '#' || c < 0x20 || c == 0x7f) el_buf_printf(&b, "%%%02X", c);
+        else el_buf_putc(&b, (char)c);
+    }
+    el_buf_puts(&b, "?mode=ro");
+    free(abs);
+    return el_buf_take(&b);
+}
+
+int el_registry_check_source(const char *path, int32_t *version) {
+    if (version) *version = 0;
+    struct stat sb;
+    if (!path || stat(path, &sb) != 0)
+        return el_err("%s: no such registry (%s)", path ? path : "(null)", strerror(errno));
+    if (!S_ISREG(sb.st_mode)) return el_err("%s is not a regular file: a registry is an SQLite database file", path);
+    char *uri = ro_uri(path);
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    free(uri);
+    int out = EL_OK;
+    sqlite3_stmt *st = NULL;
+    if (rc != SQLITE_OK) {
+        out = el_err("%s: cannot open it read-only: %s", path, sqlite3_errstr(rc));
+        goto done;
+    }
+    sqlite3_busy_timeout(db, 30000);
+    rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'emolab_schema'",
+                            -1, &st, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        int ec = sqlite3_extended_errcode(db) & 0xff;
+        out = el_err("%s is %s (%s): refused; check the path, or restore the file from a backup", path,
+                     ec == SQLITE_NOTADB ? "not an SQLite database" : "a damaged or unreadable SQLite database",
+                     sqlite3_errmsg(db));
+        goto done;
+    }
+    if (sqlite3_column_int(st, 0) != 1) {
+        out = el_err("%s is not an emolab registry (no emolab_schema table): refused", path);
+        goto done;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    rc = sqlite3_prepare_v2(db, "SELECT max(version) FROM emolab_schema", -1, &st, NULL);
+    if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL) {
+        out = el_err("%s: its emolab_schema table holds no version: the file is damaged; refused", path);
+        goto done;
+    }
+    int32_t v = sqlite3_column_int(st, 0);
+    if (version) *version = v;
+    if (v > el_registry_latest_version()) {
+        out = el_err("%s has schema version %d, this emolab knows up to %d: refused (upgrade emolab to merge it)",
+                     path, (int)v, (int)el_registry_latest_version());
+        goto done;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL);
+    if (rc != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+        out = el_err("%s is damaged (quick_check: %s): refused; try `sqlite3 %s .recover`", path,
+                     rc == SQLITE_OK && sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0)
+                                                                   : sqlite3_errmsg(db), path);
+        goto done;
+    }
+done:
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+}
+
+/* The target's column list of a table ("a, b, c"); with `status_as` the column status is replaced
+ * by that expression (for the INSERT of runs as running). */
+static char *column_list(el_registry *r, const char *table, const char *status_as, const char *prefix) {
+    char *q = sqlite3_mprintf("SELECT name FROM pragma_table_info(%Q, 'main') ORDER BY cid", table);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(r->db, q, -1, &st, NULL);
+    sqlite3_free(q);
+    if (rc != SQLITE_OK) return NULL;
+    el_buf b = {0};
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(st, 0);
+        if (n++) el_buf_puts(&b, ", ");
+        if (status_as && !strcmp(c, "status")) el_buf_puts(&b, status_as);
+        else el_buf_printf(&b, "%s\"%s\"", prefix ? prefix : "", c);
+    }
+    sqlite3_finalize(st);
+    if (!n) {
+        el_buf_free(&b);
+        return NULL;
+    }
+    return el_buf_take(&b);
+}
+
+static bool src_has_table(el_registry *r, const char *src, const char *table) {
+    char *q = sqlite3_mprintf("SELECT count(*) FROM %s.sqlite_master WHERE type = 'table' AND name = %Q", src, table);
+    int64_t n = 0;
+    bool found = false;
+    query_int(r, q, &n, &found, "reading the source's schema");
+    sqlite3_free(q);
+    return n > 0;
+}
+
+typedef struct {
+    const char *const *paths;
+    int32_t n;
+    el_import_stats *st;
+    int32_t failed; /* the source that was refused */
+    bool bulk;      /* triggers and secondary indexes dropped for the load (see import_tx) */
+} import_ctx;
+
+static int exec_fmt(el_registry *r, const char *what, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    char *sql = sqlite3_vmprintf(fmt, ap);
+    va_end(ap);
+    int e = exec_sql(r, sql, what);
+    sqlite3_free(sql);
+    return e;
+}
+
+/* First run (uuid) whose rows in `table` differ between src and main, among the overlapping runs:
+ * a source row without an identical target row (joined on the primary key), or a different number
+ * of rows (with unique keys, equal counts and every source row matched means equal sets). */
+static int first_difference(el_registry *r, const char *src, const char *table, const char *key, char uuid[64]) {
+    uuid[0] = 0;
+    char *q = sqlite3_mprintf("SELECT name, pk FROM pragma_table_info(%Q, 'main') ORDER BY cid", table);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(r->db, q, -1, &st, NULL);
+    sqlite3_free(q);
+    if (rc != SQLITE_OK) return reg_err(r, rc, "reading a table's columns");
+    el_buf on = {0}, diff = {0};
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *c = (const char *)sqlite3_column_text(st, 0);
+        el_buf *b = sqlite3_column_int(st, 1) > 0 ? &on : &diff;
+        el_buf_printf(b, b == &on ? "%sm.\"%s\" = x.\"%s\"" : "%sx.\"%s\" IS NOT m.\"%s\"",
+                      b->len ? (b == &on ? " AND " : " OR ") : "", c, c);
+    }
+    sqlite3_finalize(st);
+    if (!on.len) {
+        el_buf_free(&diff);
+        return el_err("%s: table %s has no primary key", r->path, table);
+    }
+    q = sqlite3_mprintf("SELECT x.%s FROM %s.%s x LEFT JOIN main.%s m ON %s WHERE x.%s IN (SELECT uuid FROM temp.el_overlap)"
+                        " AND (m.%s IS NULL%s%s) LIMIT 1",
+                        key, src, table, table, on.s, key, key, diff.len ? " OR " : "", diff.len ? diff.s : "");
+    el_buf_free(&on);
+    el_buf_free(&diff);
+    rc = sqlite3_prepare_v2(r->db, q, -1, &st, NULL);
+    sqlite3_free(q);
+    if (rc != SQLITE_OK) return reg_err(r, rc, "comparing runs both registries have");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) snprintf(uuid, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return reg_err(r, rc, "comparing runs both registries have");
+    if (uuid[0]) return EL_OK;
+    /* rows the target has and the source lacks: per run, compare the counts */
+    q = sqlite3_mprintf("SELECT o.uuid FROM temp.el_overlap o WHERE (SELECT count(*) FROM %s.%s WHERE %s = o.uuid)"
+                        " != (SELECT count(*) FROM main.%s WHERE %s = o.uuid) LIMIT 1", src, table, key, table, key);
+    rc = sqlite3_prepare_v2(r->db, q, -1, &st, NULL);
+    sqlite3_free(q);
+    if (rc != SQLITE_OK) return reg_err(r, rc, "comparing runs both registries have");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) snprintf(uuid, 64, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return reg_err(r, rc, "comparing runs both registries have");
+    return EL_OK;
+}
+
+static int import_one(el_registry *r, const char *src, const char *src_path, bool bulk, el_import_stats *s) {
+    memset(s, 0, sizeof *s);
+    const char *what = "importing runs";
+    if (exec_fmt(r, what,
+                 "DROP TABLE IF EXISTS temp.el_new; DROP TABLE IF EXISTS temp.el_overlap;"
+                 "CREATE TEMP TABLE el_new (uuid TEXT PRIMARY KEY, status TEXT) WITHOUT ROWID;"
+                 "CREATE TEMP TABLE el_overlap (uuid TEXT PRIMARY KEY) WITHOUT ROWID;"
+                 "INSERT INTO temp.el_new SELECT s.uuid, s.status FROM %s.runs s"
+                 " WHERE s.status != 'running' AND NOT EXISTS (SELECT 1 FROM main.runs m WHERE m.uuid = s.uuid);"
+                 "INSERT INTO temp.el_overlap SELECT s.uuid FROM %s.runs s"
+                 " WHERE s.status != 'running' AND EXISTS (SELECT 1 FROM main.runs m WHERE m.uuid = s.uuid);",
+                 src, src))
+        return EL_ERR;
+    bool found;
+    char *qr = sqlite3_mprintf("SELECT count(*) FROM %s.runs WHERE status = 'running'", src);
+    int qe = query_int(r, "SELECT count(*) FROM temp.el_new", &s->runs_added, &found, what) ||
+             query_int(r, "SELECT count(*) FROM temp.el_overlap", &s->runs_identical, &found, what) ||
+             query_int(r, qr, &s->runs_running, &found, what);
+    sqlite3_free(qr);
+    if (qe) return EL_ERR;
+    /* runs both have: identical, or nothing is imported */
+    if (s->runs_identical > 0) {
+        char u[64];
+        if (first_difference(r, src, "runs", "uuid", u)) return EL_ERR;
+        const char *where = u[0] ? "runs" : NULL;
+        for (int i = 0; i < N_RUN_TABLES && !u[0]; i++) {
+            if (first_difference(r, src, RUN_TABLES[i], "run", u)) return EL_ERR;
+            if (u[0]) where = RUN_TABLES[i];
+        }
+        if (u[0])
+            return el_err("%s: run %s is in both registries with different content (table %s differs): refused, "
+                          "nothing was imported (compare them: sqlite3 %s \"select * from %s where %s = '%s'\")",
+                          src_path, u, where, src_path, where, strcmp(where, "runs") ? "run" : "uuid", u);
+    }
+    int64_t n_src = 0;
+    char *qn = sqlite3_mprintf("SELECT count(*) FROM %s.runs", src);
+    qe = query_int(r, qn, &n_src, &found, what);
+    sqlite3_free(qn);
+    if (qe) return EL_ERR;
+    bool all_new = s->runs_added == n_src;
+    if (s->runs_added > 0) {
+        /* bulk: no final-run triggers to respect, the real status at once */
+        char *cols = column_list(r, "runs", NULL, NULL), *sel = column_list(r, "runs", bulk ? NULL : "'running'", NULL);
+        if (!cols || !sel) {
+            free(cols);
+            free(sel);
+            return el_err("%s: reading the columns of runs", r->path);
+        }
+        int e = exec_fmt(r, what, "INSERT INTO main.runs (%s) SELECT %s FROM %s.runs WHERE uuid IN (SELECT uuid FROM temp.el_new)",
+                         cols, sel, src);
+        free(cols);
+        free(sel);
+        if (e) return EL_ERR;
+        for (int i = 0; i < N_RUN_TABLES; i++) {
+            if (!src_has_table(r, src, RUN_TABLES[i])) continue;
+            cols = column_list(r, RUN_TABLES[i], NULL, NULL);
+            if (!cols) return el_err("%s: reading the columns of %s", r->path, RUN_TABLES[i]);
+            /* every run of the source is new: no per-row filter (a lookup per row otherwise) */
+            e = exec_fmt(r, what, "INSERT INTO main.%s (%s) SELECT %s FROM %s.%s%s", RUN_TABLES[i], cols, cols, src,
+                         RUN_TABLES[i], all_new ? "" : " WHERE run IN (SELECT uuid FROM temp.el_new)");
+            free(cols);
+            if (e) return EL_ERR;
+        }
+        if (!bulk && exec_sql(r, "UPDATE main.runs SET status = (SELECT status FROM temp.el_new n WHERE n.uuid = runs.uuid)"
+                                 " WHERE uuid IN (SELECT uuid FROM temp.el_new)", what))
+            return EL_ERR;
+        /* where they came from: the source's own record when it imported them, else the source */
+        char *abs = realpath(src_path, NULL);
+        char now[32];
+        iso_now_ms(now);
+        char *id_expr = src_has_table(r, src, "registry_info")
+                            ? sqlite3_mprintf("(SELECT value FROM %s.registry_info WHERE key = 'registry_id')", src)
+                            : sqlite3_mprintf("NULL");
+        if (src_has_table(r, src, "run_origins") &&
+            exec_fmt(r, what, "INSERT INTO main.run_origins SELECT o.* FROM %s.run_origins o"
+                              " WHERE o.run IN (SELECT uuid FROM temp.el_new)", src)) {
+            free(abs);
+            sqlite3_free(id_expr);
+            return EL_ERR;
+        }
+        e = exec_fmt(r, what,
+                     "INSERT INTO main.run_origins (run, registry_id, registry_path, host, owner, imported, imported_by)"
+                     " SELECT s.uuid, %s, %Q, s.host, s.owner, %Q, %Q FROM %s.runs s"
+                     " WHERE s.uuid IN (SELECT uuid FROM temp.el_new)"
+                     " AND NOT EXISTS (SELECT 1 FROM main.run_origins o WHERE o.run = s.uuid)",
+                     id_expr, abs ? abs : src_path, now, el_hostname(), src);
+        sqlite3_free(id_expr);
+        free(abs);
+        if (e) return EL_ERR;
+    }
+    /* sweeps and their trials (a trial keeps its run only when the run is here) */
+    if (src_has_table(r, src, "sweeps")) {
+        int64_t before = 0, after = 0;
+        if (query_int(r, "SELECT count(*) FROM main.sweeps", &before, &found, what)) return EL_ERR;
+        char *cols = column_list(r, "sweeps", NULL, NULL);
+        int e = cols ? exec_fmt(r, what, "INSERT OR IGNORE INTO main.sweeps (%s) SELECT %s FROM %s.sweeps", cols, cols, src)
+                     : el_err("%s: reading the columns of sweeps", r->path);
+        free(cols);
+        if (e || query_int(r, "SELECT count(*) FROM main.sweeps", &after, &found, what)) return EL_ERR;
+        s->sweeps_added = after - before;
+        if (query_int(r, "SELECT count(*) FROM main.sweep_trials", &before, &found, what)) return EL_ERR;
+        cols = column_list(r, "sweep_trials", NULL, NULL);
+        char *sel = column_list(r, "sweep_trials", NULL, "t.");
+        if (cols && sel) {
+            char *run_col = strstr(sel, "t.\"run\"");
+            el_buf b = {0};
+            el_buf_append(&b, sel, (size_t)(run_col - sel));
+            el_buf_puts(&b, "CASE WHEN t.run IN (SELECT uuid FROM main.runs) THEN t.run END");
+            el_buf_puts(&b, run_col + strlen("t.\"run\""));
+            e = exec_fmt(r, what, "INSERT OR IGNORE INTO main.sweep_trials (%s) SELECT %s FROM %s.sweep_trials t"
+                                  " WHERE t.sweep_id IN (SELECT id FROM main.sweeps)", cols, b.s, src);
+            el_buf_free(&b);
+        } else {
+            e = el_err("%s: reading the columns of sweep_trials", r->path);
+        }
+        free(cols);
+        free(sel);
+        if (e || query_int(r, "SELECT count(*) FROM main.sweep_trials", &after, &found, what)) return EL_ERR;
+        s->trials_added = after - before;
+    }
+    return exec_sql(r, "DROP TABLE temp.el_new; DROP TABLE temp.el_overlap;", what);
+}
+
+/* The schema objects a bulk load sets aside: the final-run triggers and the secondary indexes of
+ * the run tables (re-created from their own SQL, in the same transaction, so nobody ever sees the
+ * registry without them). */
+typedef struct {
+    char **sql;
+    int32_t n;
+} saved_objects;
+
+static int set_aside(el_registry *r, saved_objects *o) {
+    memset(o, 0, sizeof *o);
+    sqlite3_stmt *st;
+    if (prep(r, "SELECT type, name, sql FROM main.sqlite_master WHERE sql IS NOT NULL AND type = 'trigger'", &st))
+        return EL_ERR;
+    char **drops = NULL;
+    int64_t cap = 0, cap2 = 0;
+    int32_t nd = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        el_grow(o->sql, &cap, o->n + 1);
+        el_grow(drops, &cap2, nd + 1);
+        o->sql[o->n++] = xstrdup((const char *)sqlite3_column_text(st, 2));
+        drops[nd++] = el_printf("DROP %s main.\"%s\"", (const char *)sqlite3_column_text(st, 0),
+                                (const char *)sqlite3_column_text(st, 1));
+    }
+    sqlite3_finalize(st);
+    int e = EL_OK;
+    for (int32_t i = 0; i < nd; i++) {
+        if (!e) e = exec_sql(r, drops[i], "setting indexes aside for the import");
+        free(drops[i]);
+    }
+    free(drops);
+    return e;
+}
+
+static int put_back(el_registry *r, saved_objects *o) {
+    int e = EL_OK;
+    for (int32_t i = 0; i < o->n; i++) {
+        if (!e) e = exec_sql(r, o->sql[i], "re-creating indexes after the import");
+        free(o->sql[i]);
+    }
+    free(o->sql);
+    memset(o, 0, sizeof *o);
+    return e;
+}
+
+static int import_tx(el_registry *r, void *vctx) {
+    import_ctx *c = vctx;
+    /* many new runs (as many as the target has, and at least 1000): load them without triggers and
+     * secondary indexes, then rebuild those (sorting once beats inserting into them row by row) */
+    int64_t existing = 0, incoming = 0, v = 0;
+    bool found;
+    if (query_int(r, "SELECT count(*) FROM main.runs", &existing, &found, "counting runs")) return EL_ERR;
+    for (int32_t i = 0; i < c->n; i++) {
+        char *q = sqlite3_mprintf("SELECT count(*) FROM el_src%d.runs", (int)i);
+        int e = query_int(r, q, &v, &found, "counting runs");
+        sqlite3_free(q);
+        if (e) return EL_ERR;
+        incoming += v;
+    }
+    c->bulk = incoming >= 1000 && incoming >= existing;
+    saved_objects saved = {0};
+    if (c->bulk && set_aside(r, &saved)) {
+        put_back(r, &saved);
+        return EL_ERR;
+    }
+    int e = EL_OK;
+    for (int32_t i = 0; i < c->n && !e; i++) {
+        char src[32];
+        snprintf(src, sizeof src, "el_src%d", (int)i);
+        if (import_one(r, src, c->paths[i], c->bulk, &c->st[i])) {
+            c->failed = i;
+            e = EL_ERR;
+        }
+    }
+    if (c->bulk) { /* also on error: the rollback restores them anyway, this frees the text */
+        char msg[4096];
+        snprintf(msg, sizeof msg, "%s", el_last_error());
+        int pe = put_back(r, &saved);
+        if (e) el_err("%s", msg);
+        else e = pe;
+    }
+    return e;
+}
+
+#define MAX_IMPORT_SOURCES 8 /* attached at once (SQLite allows 10) */
+
+int el_registry_import_many(el_registry *r, const char *const *paths, int32_t n, el_import_stats *st) {
+    if (!r) return el_err("el_registry_import: no registry");
+    if (r->readonly) return el_err("%s: cannot import into a registry opened read-only", r->path);
+    if (r->version < 2) return el_err("%s: schema version %d; open it read-write once to upgrade it", r->path, (int)r->version);
+    if (n < 1 || n > MAX_IMPORT_SOURCES)
+        return el_err("%s: %d registries at once; give 1 to %d (merge more in several steps)", r->path, (int)n,
+                      MAX_IMPORT_SOURCES);
+    memset(st, 0, sizeof *st * (size_t)n);
+    struct stat tb;
+    bool have_t = stat(r->path, &tb) == 0;
+    for (int32_t i = 0; i < n; i++) {
+        if (el_registry_check_source(paths[i], NULL)) return EL_ERR;
+        struct stat a;
+        if (have_t && stat(paths[i], &a) == 0 && a.st_dev == tb.st_dev && a.st_ino == tb.st_ino)
+            return el_err("%s: this is the target registry itself: nothing to import", paths[i]);
+    }
+    int e = EL_OK;
+    int32_t attached = 0;
+    for (; attached < n && e == EL_OK; attached++) {
+        char *uri = ro_uri(paths[attached]);
+        char *sql = sqlite3_mprintf("ATTACH DATABASE %Q AS el_src%d", uri, (int)attached);
+        free(uri);
+        e = exec_sql(r, sql, "attaching a source registry");
+        sqlite3_free(sql);
+        if (e) {
+            el_err_prefix("%s", paths[attached]);
+            break;
+        }
+    }
+    if (e == EL_OK) {
+        import_ctx c = {paths, n, st, -1, false};
+        exec_sql(r, "PRAGMA cache_size = -131072", "sizing the cache"); /* 128 MiB for the load */
+        exec_sql(r, "PRAGMA threads = 2", "sorting threads");            /* index rebuilds sort in parallel */
+        e = with_write_tx(r, "importing runs", import_tx, &c);
+        char msg[4096];
+        snprintf(msg, sizeof msg, "%s", el_last_error());
+        exec_sql(r, "PRAGMA cache_size = -2000", "sizing the cache");
+        el_err("%s", msg);
+    }
+    char msg[4096];
+    snprintf(msg, sizeof msg, "%s", el_last_error());
+    for (int32_t i = 0; i < attached; i++) {
+        char *sql = sqlite3_mprintf("DETACH DATABASE el_src%d", (int)i);
+        exec_sql(r, sql, "detaching a source registry");
+        sqlite3_free(sql);
+    }
+    if (e) el_err("%s", msg);
+    return e;
+}
+
+int el_registry_import(el_registry *r, const char *src_path, el_import_stats *st) {
+    el_import_stats dummy;
+    return el_registry_import_many(r, &src_path, 1, st ? st : &dummy);
+}
+
+/* A registry that was made as a page copy of src_path (emolab registry merge into a new file: the
+ * fastest way to import everything of the first source): it becomes a registry of its own (a new
+ * registry_id), without the source's running runs, and with the origin of every run. */
+typedef struct {
+    const char *src_path;
+    el_import_stats *st;
+} adopt_ctx;
+
+static int adopt_tx(el_registry *r, void *vctx) {
+    adopt_ctx *c = vctx;
+    const char *what = "adopting a copied registry";
+    bool found;
+    int64_t old_id_n = 0;
+    if (query_int(r, "SELECT count(*) FROM registry_info WHERE key = 'registry_id'", &old_id_n, &found, what) ||
+        query_int(r, "SELECT count(*) FROM runs WHERE status = 'running'", &c->st->runs_running, &found, what))
+        return EL_ERR;
+    char *abs = realpath(c->src_path, NULL);
+    char now[32];
+    iso_now_ms(now);
+    int e = exec_sql(r, "DELETE FROM runs WHERE status = 'running'", what);
+    if (!e) e = exec_fmt(r, what,
+                         "INSERT INTO run_origins (run, registry_id, registry_path, host, owner, imported, imported_by)"
+                         " SELECT uuid, (SELECT value FROM registry_info WHERE key = 'registry_id'), %Q, host, owner, %Q, %Q"
+                         " FROM runs WHERE uuid NOT IN (SELECT run FROM run_origins)",
+                         abs ? abs : c->src_path, now, el_hostname());
+    free(abs);
+    if (!e) e = exec_sql(r, "INSERT OR REPLACE INTO registry_info (key, value) VALUES ('registry_id', lower(hex(randomblob(16))))",
+                         what);
+    if (!e) e = query_int(r, "SELECT count(*) FROM runs", &c->st->runs_added, &found, what);
+    if (!e) e = query_int(r, "SELECT count(*) FROM sweeps", &c->st->sweeps_added, &found, what);
+    if (!e) e = query_int(r, "SELECT count(*) FROM sweep_trials", &c->st->trials_added, &found, what);
+    return e;
+}
+
+int el_registry_adopt_copy(el_registry *r, const char *src_path, el_import_stats *st) {
+    el_import_stats dummy;
+    if (!st) st = &dummy;
+    memset(st, 0, sizeof *st);
+    if (!r || r->readonly) return el_err("el_registry_adopt_copy: no writable registry");
+    adopt_ctx c = {src_path, st};
+    return with_write_tx(r, "adopting a copied registry", adopt_tx, &c);
+}
+
+/* ---- sweeps run elsewhere (sweep directories): mirroring their trial states ---------------------- */
+static bool trial_final(const char *s) { return el_streq(s, "done") || el_streq(s, "failed") || el_streq(s, "stopped"); }
+
+typedef struct {
+    const char *sweep_id;
+    const el_trial_state *t;
+    int64_t n;
+    int changed;
+} sync_ctx;
+
+static int sync_tx(el_registry *r, void *vctx) {
+    sync_ctx *c = vctx;
+    c->changed = 0;
+    sqlite3_stmt *ins, *fin, *cl, *pend;
+    if (prep(r, "INSERT OR IGNORE INTO sweep_trials (sweep_id, idx, config_hash, seed, assignment, param_values, status)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending')", &ins))
+        return EL_ERR;
+    if (prep(r, "UPDATE sweep_trials SET status = ?3, run = CASE WHEN ?4 IN (SELECT uuid FROM runs) THEN ?4 END,"
+                " reused = ?5, metric = ?6, epochs = ?7, error = ?8, finished = ?9, lost_claims = max(lost_claims, ?10),"
+                " claims = CASE WHEN ?5 = 1 THEN claims ELSE max(claims, ?10 + 1) END, claim_token = NULL, lease_expires = NULL,"
+                " claim_host = coalesce(?11, claim_host), claim_job = coalesce(?12, claim_job)"
+                " WHERE sweep_id = ?1 AND idx = ?2 AND status NOT IN ('done', 'failed', 'stopped')", &fin)) {
+        sqlite3_finalize(ins);
+        return EL_ERR;
+    }
+    if (prep(r, "UPDATE sweep_trials SET status = 'claimed', claim_host = ?3, claim_pid = ?4, claim_job = ?5,"
+                " claimed_at = ?6, lease_expires = ?7, lost_claims = max(lost_claims, ?8),"
+                " claims = max(claims, lost_claims + 1)"
+                " WHERE sweep_id = ?1 AND idx = ?2 AND status IN ('pending', 'claimed')", &cl)) {
+        sqlite3_finalize(ins);
+        sqlite3_finalize(fin);
+        return EL_ERR;
+    }
+    if (prep(r, "UPDATE sweep_trials SET status = 'pending', claim_token = NULL, lease_expires = NULL,"
+                " lost_claims = max(lost_claims, ?3) WHERE sweep_id = ?1 AND idx = ?2 AND status = 'claimed'", &pend)) {
+        sqlite3_finalize(ins);
+        sqlite3_finalize(fin);
+        sqlite3_finalize(cl);
+        return EL_ERR;
+    }
+    char now[32];
+    iso_now_ms(now);
+    int e = EL_OK;
+    for (int64_t i = 0; i < c->n && !e; i++) {
+        const el_trial_state *t = &c->t[i];
+        if (t->config_hash && t->assignment && t->param_values) {
+            bind_text(ins, 1, c->sweep_id);
+            sqlite3_bind_int64(ins, 2, t->idx);
+            bind_text(ins, 3, t->config_hash);
+            if (t->has_seed) sqlite3_bind_int64(ins, 4, t->seed);
+            else sqlite3_bind_null(ins, 4);
+            bind_text(ins, 5, t->assignment);
+            bind_text(ins, 6, t->param_values);
+            if ((e = step_done(r, ins, "recording a trial"))) break;
+        }
+        sqlite3_stmt *st;
+        if (trial_final(t->status)) {
+            st = fin;
+            bind_text(st, 3, t->status);
+            bind_text(st, 4, t->run);
+            sqlite3_bind_int(st, 5, t->reused ? 1 : 0);
+            bind_real(st, 6, t->metric);
+            if (t->epochs > 0) sqlite3_bind_int(st, 7, t->epochs);
+            else sqlite3_bind_null(st, 7);
+            bind_text(st, 8, t->error);
+            bind_text(st, 9, t->finished ? t->finished : now);
+            sqlite3_bind_int(st, 10, t->lost_claims);
+            bind_text(st, 11, t->claim_host);
+            bind_text(st, 12, t->claim_job);
+        } else if (el_streq(t->status, "claimed")) {
+            st = cl;
+            bind_text(st, 3, t->claim_host);
+            sqlite3_bind_int64(st, 4, t->claim_pid);
+            bind_text(st, 5, t->claim_job);
+            bind_text(st, 6, t->claimed_at);
+            bind_real(st, 7, t->lease_expires);
+            sqlite3_bind_int(st, 8, t->lost_claims);
+        } else {
+            st = pend;
+            sqlite3_bind_int(st, 3, t->lost_claims);
+        }
+        bind_text(st, 1, c->sweep_id);
+        sqlite3_bind_int64(st, 2, t->idx);
+        e = step_done(r, st, "recording a trial's state");
+        c->changed += sqlite3_changes(r->db);
+    }
+    sqlite3_finalize(ins);
+    sqlite3_finalize(fin);
+    sqlite3_finalize(cl);
+    sqlite3_finalize(pend);
+    return e;
+}
+
+int el_sweep_sync(el_registry *r, const char *sweep_id, const el_trial_state *t, int64_t n) {
+    if (check_sweep_args(r, sweep_id, "el_sweep_sync")) return EL_ERR;
+    if (n < 0 || (n > 0 && !t)) return el_err("%s: el_sweep_sync: bad trial list", r->path);
+    for (int64_t i = 0; i < n; i++)
+        if (!t[i].status || (!trial_final(t[i].status) && !el_streq(t[i].status, "claimed") &&
+                             !el_streq(t[i].status, "pending")))
+            return el_err("%s: el_sweep_sync: trial %lld: bad status '%s'", r->path, (long long)t[i].idx,
+                          t[i].status ? t[i].status : "(null)");
+    sync_ctx c = {sweep_id, t, n, 0};
+    if (with_write_tx(r, "recording trial states", sync_tx, &c)) return EL_ERR;
+    return c.changed;
 }

@@ -41,6 +41,12 @@ typedef struct el_registry el_registry;
  * older: open it read-write once to upgrade it). Both refuse a non-emolab SQLite file that has
  * tables and a newer schema, leaving the file untouched. NULL + el_last_error() on failure. */
 el_registry *el_registry_open(const char *path, bool readonly);
+/* For a registry only this process writes, on a filesystem shared between machines (sweep shards):
+ * no -shm file (SQLite's exclusive locking mode); the file stays locked while it is open. */
+el_registry *el_registry_open_private(const char *path);
+/* Before closing such a registry: back to a rollback journal, so that readers (on any machine) need
+ * no WAL index. */
+int el_registry_seal_private(el_registry *r);
 void el_registry_close(el_registry *r);
 int32_t el_registry_schema_version(el_registry *r);
 const char *el_registry_path(el_registry *r);
@@ -153,5 +159,132 @@ typedef struct {
  * el_run_ref_free. (Added for `emolab predict`: keep it minimal; reports may share it.) */
 int el_registry_resolve_run(el_registry *r, const char *ref, el_run_ref *out);
 void el_run_ref_free(el_run_ref *ref);
+
+/* ---- sweeps (schema v2): trials, claims, leases -------------------------------------------------
+ * A sweep's trials are rows of sweep_trials: pending -> claimed -> done | failed | stopped. A worker
+ * takes the lowest pending trial with el_sweep_claim (one BEGIN IMMEDIATE transaction: no two
+ * workers ever hold the same trial), runs it, and records the result with el_sweep_complete and the
+ * claim's token. A claim whose holder is gone returns to pending at the next claim: on this host
+ * when its pid no longer exists (or was reused, or the machine restarted), on another host when its
+ * lease expired (holders renew it with el_sweep_heartbeat). */
+#define EL_SWEEP_DEFAULT_LEASE_S 600.0
+
+typedef struct {
+    const char *id, *name, *file;
+    const char *definition, *definition_hash; /* canonical JSON of the trials' source and its sha256 */
+    const char *method, *metric, *owner;
+    const char *dir;          /* the sweep directory (--launcher slurm), NULL: trials in the registry */
+    bool maximize;
+    int64_t n_trials;
+} el_reg_sweep;
+
+typedef struct {
+    int64_t idx;
+    const char *config_hash;
+    int64_t seed;
+    bool has_seed;
+    const char *assignment;   /* JSON object of the trial's parameter values (and train.seed) */
+    const char *param_values; /* JSON array of the values, in the sweep's parameter order */
+    /* reuse found at creation: the trial is recorded as done (or reuse_status) with this run */
+    const char *reuse_run, *reuse_status;
+    double reuse_metric;
+    int32_t reuse_epochs;
+} el_trial_init;
+
+/* Records a sweep and its trials (all pending unless reused) in one transaction. */
+int el_sweep_create(el_registry *r, const el_reg_sweep *s, const el_trial_init *trials, int64_t n);
+
+typedef struct {
+    const char *host;   /* NULL: this host */
+    const char *job;    /* scheduler job id (Slurm JOBID_TASKID), NULL locally */
+    int64_t pid, pid_start; /* 0: this process (tests may claim as another process) */
+    double lease_s;     /* 0: EL_SWEEP_DEFAULT_LEASE_S */
+    int32_t max_lost;   /* a trial whose holder died this many times fails (0 = never) */
+} el_claim_params;
+
+typedef struct {
+    int64_t idx;
+    char token[37];
+    char config_hash[65];
+    int64_t seed;
+    bool has_seed;
+    char *assignment, *param_values; /* malloc'd; el_trial_claim_free */
+    int32_t claims;                  /* times claimed, this claim included */
+} el_trial_claim;
+void el_trial_claim_free(el_trial_claim *c);
+
+/* Makes trial `idx` of a sweep whose trials are generated on demand (bayes), inside the claim's
+ * transaction (reads through el_registry_db(r) see it): fills config_hash, seed, has_seed,
+ * assignment and param_values (malloc'd). EL_OK or EL_ERR (the claim fails, nothing changes). */
+typedef int (*el_trial_make_fn)(void *ctx, el_registry *r, int64_t idx, el_trial_claim *out);
+
+/* Releases dead holders' claims, then claims the lowest pending trial; when there is none and
+ * `make` is given, makes trial max(idx)+1 if the sweep has fewer than n_trials. 1 = claimed (out
+ * filled), 0 = nothing left to claim, -1 = error. */
+int el_sweep_claim(el_registry *r, const char *sweep_id, const el_claim_params *p, el_trial_make_fn make,
+                   void *make_ctx, el_trial_claim *out);
+/* Returns the claims of dead holders to pending; count_lost = false when resuming a sweep that
+ * was killed as a whole (those deaths do not count against the trials). Returns how many. */
+int el_sweep_recover(el_registry *r, const char *sweep_id, int32_t max_lost, bool count_lost);
+/* Renews the lease; 1 = the claim is still ours, 0 = lost (the trial was given to another). */
+int el_sweep_heartbeat(el_registry *r, const char *sweep_id, int64_t idx, const char *token, double lease_s);
+/* Gives a claimed trial back (pending; e.g. interrupted by the user); why is kept in its error. */
+int el_sweep_release(el_registry *r, const char *sweep_id, int64_t idx, const char *token, const char *why);
+
+typedef struct {
+    const char *status;  /* done | failed | stopped */
+    const char *run;     /* the run (uuid) that did it, or the reused one; may be NULL (failed) */
+    bool reused;
+    double metric;       /* the sweep's metric; NaN = none */
+    int32_t epochs;
+    const char *error;
+} el_trial_result;
+/* Records a claimed trial's result; 1 = recorded, 0 = the claim was lost (nothing written). */
+int el_sweep_complete(el_registry *r, const char *sweep_id, int64_t idx, const char *token,
+                      const el_trial_result *res);
+
+/* Trial states known elsewhere (a sweep directory, see sweep_dir.c) mirrored into sweep_trials, in
+ * one transaction. A trial that does not exist yet is added (config_hash, assignment and
+ * param_values given). Final states are written once: a done, failed or stopped trial keeps its
+ * result; claimed and pending replace only pending and claimed. The run is linked when it is in
+ * this registry. Returns how many rows changed. */
+typedef struct {
+    int64_t idx;
+    const char *status; /* pending | claimed | done | failed | stopped */
+    const char *config_hash, *assignment, *param_values;
+    int64_t seed;
+    bool has_seed;
+    const char *run, *error, *finished;
+    bool reused;
+    double metric;
+    int32_t epochs, lost_claims;
+    const char *claim_host, *claim_job, *claimed_at;
+    int64_t claim_pid;
+    double lease_expires;
+} el_trial_state;
+int el_sweep_sync(el_registry *r, const char *sweep_id, const el_trial_state *t, int64_t n);
+
+/* ---- import and merge (schema v2) ---------------------------------------------------------------
+ * Copies runs recorded in another registry (another machine, a teammate, a sweep shard): every run
+ * this registry lacks, with all its rows, its sweep and trial rows, and where it came from
+ * (run_origins: the source's registry_id and path, the run's host and owner). Idempotent by run
+ * uuid: a run both registries have must be identical in every table, else the import is refused
+ * and nothing is written. Runs still running in the source are left out. The source is opened
+ * read-only and never written; a source that is not an emolab registry, is damaged, or has a newer
+ * schema is refused before anything is written. */
+typedef struct {
+    int64_t runs_added, runs_identical, runs_running; /* running in the source: not copied */
+    int64_t sweeps_added, trials_added;
+} el_import_stats;
+/* The read-only checks alone (emolab registry, version <= ours, quick_check); *version = its
+ * schema version. Writes nothing anywhere. */
+int el_registry_check_source(const char *path, int32_t *version);
+int el_registry_import(el_registry *r, const char *src_path, el_import_stats *st);
+/* A registry made as a page copy of the registry at src_path (a fast merge into a new file) becomes
+ * one of its own: a new registry_id, the source's running runs removed, every run's origin
+ * recorded (st: what it holds). */
+int el_registry_adopt_copy(el_registry *r, const char *src_path, el_import_stats *st);
+/* Several sources (1..8) in one transaction: all of them or nothing. st: n entries. */
+int el_registry_import_many(el_registry *r, const char *const *paths, int32_t n, el_import_stats *st);
 
 #endif /* EL_REGISTRY_H */

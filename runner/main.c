@@ -19,6 +19,7 @@ static const command COMMANDS[] = {
     {"version", NULL, "print emolab's version and commit"},
     {"fetch", cmd_fetch, "download Hugging Face models into the HF cache (verified, resumable)"},
     {"data", cmd_data, "list and download the pinned public data sets (ls, fetch)"},
+    {"cache", cmd_cache, "the feature cache of frozen backbones (ls, rm)"},
 };
 #define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -35,7 +36,8 @@ static void usage(FILE *out) {
                  "environment:\n"
                  "  EMOLAB_DATA      data root that spec data paths are relative to\n"
                  "  EMOLAB_REGISTRY  registry file (default ./registry.db)\n"
-                 "  EMOLAB_PROGRESS  0 = no progress output, 1 = force the progress bar\n");
+                 "  EMOLAB_PROGRESS  0 = no progress output, 1 = force the progress bar\n"
+                 "  EMOLAB_CACHE     feature cache directory (default ~/.cache/emolab/features)\n");
 }
 
 int main(int argc, char **argv) {

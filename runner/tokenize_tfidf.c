@@ -72,9 +72,43 @@ static void scratch_free(scratch *s) {
     free(s->tok_e);
 }
 
+/* Python's str.lower() context rules: Unicode's "cased" and "case-ignorable" properties. */
+static bool is_cased(int32_t cp) {
+    utf8proc_category_t c = utf8proc_category(cp);
+    return c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT ||
+           utf8proc_tolower(cp) != cp || utf8proc_toupper(cp) != cp;
+}
+
+static bool is_case_ignorable(int32_t cp) {
+    switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_SK:
+        return true;
+    default: /* Word_Break MidLetter, MidNumLet, Single_Quote */
+        return cp == 0x27 || cp == 0x2e || cp == 0x3a || cp == 0xb7 || cp == 0x387 || cp == 0x5f4 ||
+               cp == 0x2018 || cp == 0x2019 || cp == 0x2024 || cp == 0x2027 || cp == 0xfe13 ||
+               cp == 0xfe52 || cp == 0xfe55 || cp == 0xff07 || cp == 0xff0e || cp == 0xff1a;
+    }
+}
+
+/* Capital sigma lowercases to final sigma after a cased letter and not before one (case-
+ * ignorable code points skipped), as Python's str.lower() does. */
+static int32_t lower_sigma(const int32_t *raw, int64_t n, int64_t i) {
+    int64_t j = i - 1;
+    while (j >= 0 && is_case_ignorable(raw[j])) j--;
+    if (j < 0 || !is_cased(raw[j])) return 0x3c3;
+    j = i + 1;
+    while (j < n && is_case_ignorable(raw[j])) j++;
+    return j < n && is_cased(raw[j]) ? 0x3c3 : 0x3c2;
+}
+
+/* Code points of the text into s->cps, lowercased as Python's str.lower() (full mapping:
+ * U+0130 becomes "i" + U+0307; final sigma in context; otherwise the simple mapping). */
 static int64_t decode(scratch *s, const char *text, bool lowercase) {
     size_t len = strlen(text);
+    el_grow(s->tmp, &s->tmp_cap, (int64_t)len + 1);
     el_grow(s->cps, &s->cps_cap, (int64_t)len + 1);
+    int32_t *raw = lowercase ? s->tmp : s->cps;
     int64_t n = 0;
     size_t pos = 0;
     while (pos < len) {
@@ -86,9 +120,20 @@ static int64_t decode(scratch *s, const char *text, bool lowercase) {
             cp = 0xfffd;
         }
         pos += (size_t)k;
-        s->cps[n++] = lowercase ? utf8proc_tolower(cp) : cp;
+        raw[n++] = cp;
     }
-    return n;
+    if (!lowercase) return n;
+    int64_t m = 0; /* U+0130 (2 bytes) becomes 2 code points: m <= len */
+    for (int64_t i = 0; i < n; i++) {
+        int32_t cp = raw[i];
+        if (cp == 0x130) {
+            s->cps[m++] = 'i';
+            s->cps[m++] = 0x307;
+        } else {
+            s->cps[m++] = cp == 0x3a3 ? lower_sigma(raw, n, i) : utf8proc_tolower(cp);
+        }
+    }
+    return m;
 }
 
 /* UTF-8 of cps[0..n) into s->enc with per-code-point offsets in s->off. */

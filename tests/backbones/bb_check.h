@@ -48,7 +48,7 @@ static int g_checks, g_failed;
         }                                                                                      \
     } while (0)
 
-static int bb_summary(const char *name) {
+static inline int bb_summary(const char *name) {
     if (g_failed) {
         fprintf(stderr, "%s: %d of %d checks FAILED\n", name, g_failed, g_checks);
         return 1;
@@ -59,7 +59,7 @@ static int bb_summary(const char *name) {
 
 /* A spec around a backbone and head given as YAML flow mappings; data paths are placeholders
  * (tests that train pass real ones through `extra`). */
-static int bb_spec(el_spec *s, const char *backbone, const char *head, const char *extra) {
+static inline int bb_spec(el_spec *s, const char *backbone, const char *head, const char *extra) {
     char *y = el_printf(
         "name: t\n"
         "data: {train: [{path: x.csv, format: goemotions}], val: {path: x.csv, format: goemotions},"
@@ -73,7 +73,7 @@ static int bb_spec(el_spec *s, const char *backbone, const char *head, const cha
 }
 
 /* Backbone outputs [n_rows, out_dim] of the given rows (eval mode) into out. */
-static int bb_forward(el_backbone *bb, const void *in, const int64_t *rows, int32_t n, float *out) {
+static inline int bb_forward(el_backbone *bb, const void *in, const int64_t *rows, int32_t n, float *out) {
     ts_no_grad_begin();
     ts_scope_begin();
     ts_tensor y = bb->ops->forward(bb, in, rows, n, false);
@@ -87,7 +87,7 @@ static int bb_forward(el_backbone *bb, const void *in, const int64_t *rows, int3
     return rc;
 }
 
-static double bb_max_abs_diff(const float *a, const float *b, int64_t n) {
+static inline double bb_max_abs_diff(const float *a, const float *b, int64_t n) {
     double m = 0;
     for (int64_t i = 0; i < n; i++) {
         double d = fabs((double)a[i] - (double)b[i]);

@@ -28,6 +28,7 @@ typedef struct {
     el_tfidf_params fp;
     int32_t dim;
     bool frozen;
+    double feature_dropout; /* training: each term of a row dropped with this probability */
     int64_t max_terms;     /* rows of the table and buffers */
     ts_tensor emb;         /* [max_terms, dim], NULL when frozen */
     ts_tensor vocab;       /* i64 [max_terms] */
@@ -153,10 +154,28 @@ static ts_tensor tfidf_forward(el_backbone *bb, const void *inputs, const int64_
     ts_tensor ids = ts_from_data(s->ids, TS_I64, shape_ids, 1);
     ts_tensor offs = ts_from_data(s->offs, TS_I64, shape_offs, 1);
     ts_tensor psw = ts_from_data(s->w, TS_F32, shape_ids, 1);
-    ts_tensor out = ids && offs && psw ? ts_embedding_bag(s->emb, ids, offs, TS_BAG_SUM, 1, psw) : NULL;
+    ts_tensor dropped = NULL;
+    if (psw && training && s->feature_dropout > 0 && total > 0) {
+        /* each term of a training row kept with probability 1 - p, scaled by 1 / (1 - p)
+         * (the seeded libtorch generator: runs stay reproducible) */
+        ts_tensor u = ts_rand(shape_ids, 1);
+        ts_tensor keep = u ? ts_gt_scalar(u, s->feature_dropout) : NULL;
+        ts_tensor kf = keep ? ts_to_dtype(keep, TS_F32) : NULL;
+        ts_tensor ks = kf ? ts_mul_scalar(kf, 1.0 / (1.0 - s->feature_dropout)) : NULL;
+        dropped = ks ? ts_mul(psw, ks) : NULL;
+        ts_free(u);
+        ts_free(keep);
+        ts_free(kf);
+        ts_free(ks);
+        if (!dropped) psw = NULL;
+    }
+    ts_tensor out = ids && offs && psw
+                        ? ts_embedding_bag(s->emb, ids, offs, TS_BAG_SUM, 1, dropped ? dropped : psw)
+                        : NULL;
     ts_free(ids);
     ts_free(offs);
     ts_free(psw);
+    ts_free(dropped);
     return out;
 }
 
@@ -203,6 +222,7 @@ el_backbone *el_tfidf_build(const el_backbone_spec *cfg, el_params *ps) {
     s->fp = params_of(cfg);
     s->dim = cfg->dim;
     s->frozen = el_streq(cfg->freeze, "all");
+    s->feature_dropout = cfg->feature_dropout;
     s->max_terms = s->fp.word_max_features + s->fp.char_max_features;
     if (s->fp.word_min <= 0 && s->fp.char_min <= 0) {
         el_err("backbone.word_ngrams, backbone.char_ngrams: both [0, 0] leave no features");

@@ -140,6 +140,9 @@ static const schema_key SCHEMA[] = {
      .help = "idf = ln((1 + n) / (1 + df)) + 1 (false: ln(n / df) + 1)"},
     {"backbone.norm", K_ENUM, "l2", "l2|l1|none", .when = "backbone.type=tfidf",
      .help = "row normalisation, per analyzer (as two TfidfVectorizers side by side)"},
+    {"backbone.feature_dropout", K_FLOAT, "0.0", RANGE('[', 0, 1, ')'), .when = "backbone.type=tfidf",
+     .help = "training only: each tf-idf term of a row is dropped with this probability (the "
+             "others scaled by 1 / (1 - p))"},
     {"backbone.lowercase", K_BOOL, "true", .when = "backbone.type=tfidf|cnn|rnn", .help = "lowercase first"},
     {"backbone.freeze", K_ENUM, "none", "none|all", .when = "backbone.type=tfidf",
      .help = "all: no trained table; the tf-idf row is projected to dim columns by signed feature "
@@ -1126,6 +1129,7 @@ static void fill_backbone_seq(el_backbone_spec *b, const el_node *r) {
         b->smooth_idf = get_bool(r, "backbone.smooth_idf");
         b->norm = get_str(r, "backbone.norm");
         b->freeze = get_str(r, "backbone.freeze");
+        b->feature_dropout = get_float(r, "backbone.feature_dropout");
         return;
     }
     b->tokens = get_str(r, "backbone.tokens");

@@ -128,6 +128,7 @@ typedef struct {
     bool sublinear_tf, use_idf, smooth_idf;
     char *norm;             /* l2 | l1 | none, per analyzer */
     char *freeze;           /* none | all (all: a fixed featurizer, outputs cached) */
+    double feature_dropout; /* training: a row's terms dropped with this probability */
     /* cnn, rnn (model_cnn.c, model_rnn.c): token sequences; also dim, buckets, char_ngram_min/
      * max, lowercase, lr_scale, pooling */
     char *tokens;           /* word | char */

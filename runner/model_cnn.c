@@ -61,8 +61,8 @@ static ts_tensor embed_tokens(ts_tensor emb, const el_seq_batch *b, int64_t B, i
     return e ? ts_reshape(e, xshape, 3) : NULL;
 }
 
-static ts_tensor cnn_forward(el_backbone *bb, const void *inputs, const int64_t *rows,
-                             int32_t n_rows, bool training) {
+static ts_tensor cnn_forward_batch(el_backbone *bb, const void *inputs, const int64_t *rows,
+                                   int32_t n_rows, bool training) {
     cnn_state *s = bb->state;
     const el_seq_features *f = inputs;
     int64_t B = n_rows, T = el_seq_batch_fill(&s->batch, f, rows, n_rows, s->kmax);
@@ -91,6 +91,38 @@ static ts_tensor cnn_forward(el_backbone *bb, const void *inputs, const int64_t 
         if (!outs[no - 1] || (s->pooling == 2 && !outs[no - 2])) return NULL;
     }
     return no == 1 ? outs[0] : ts_cat(outs, no, 1);
+}
+
+/* Evaluation of many rows: length-sorted chunks (little padding), outputs put back in order. */
+static ts_tensor cnn_forward(el_backbone *bb, const void *inputs, const int64_t *rows,
+                             int32_t n_rows, bool training) {
+    if (training || n_rows <= EL_SEQ_EVAL_CHUNK) return cnn_forward_batch(bb, inputs, rows, n_rows, training);
+    const el_seq_features *f = inputs;
+    int64_t *order = xmalloc((size_t)n_rows * sizeof(int64_t)), *sorted = xmalloc((size_t)n_rows * sizeof(int64_t));
+    el_seq_sort_rows(f, rows, n_rows, order);
+    for (int32_t i = 0; i < n_rows; i++) sorted[i] = rows[order[i]];
+    int32_t n_chunks = (n_rows + EL_SEQ_EVAL_CHUNK - 1) / EL_SEQ_EVAL_CHUNK;
+    ts_tensor *outs = xcalloc((size_t)n_chunks, sizeof(ts_tensor));
+    ts_tensor out = NULL;
+    bool ok = true;
+    for (int32_t c = 0; c < n_chunks && ok; c++) {
+        int32_t b = c * EL_SEQ_EVAL_CHUNK, n = n_rows - b < EL_SEQ_EVAL_CHUNK ? n_rows - b : EL_SEQ_EVAL_CHUNK;
+        outs[c] = cnn_forward_batch(bb, inputs, sorted + b, n, false);
+        ok = outs[c] != NULL;
+    }
+    if (ok) {
+        /* row order[i] of the input is row i of the sorted output: invert */
+        for (int32_t i = 0; i < n_rows; i++) sorted[order[i]] = i;
+        int64_t shape[1] = {n_rows};
+        ts_tensor cat = ts_cat(outs, n_chunks, 0);
+        ts_tensor inv = ts_from_data(sorted, TS_I64, shape, 1);
+        out = cat && inv ? ts_index_select(cat, 0, inv) : NULL;
+        ts_free(inv);
+    }
+    free(outs);
+    free(order);
+    free(sorted);
+    return out;
 }
 
 static void cnn_free(el_backbone *bb) {

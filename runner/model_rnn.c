@@ -85,8 +85,8 @@ static ts_tensor last_states(rnn_state *s, ts_tensor h, int64_t B, int64_t T) {
     return parts[0] && parts[1] ? ts_cat(parts, 2, 1) : NULL;
 }
 
-static ts_tensor rnn_forward(el_backbone *bb, const void *inputs, const int64_t *rows,
-                             int32_t n_rows, bool training) {
+static ts_tensor rnn_forward_batch(el_backbone *bb, const void *inputs, const int64_t *rows,
+                                   int32_t n_rows, bool training) {
     rnn_state *s = bb->state;
     const el_seq_features *f = inputs;
     int64_t B = n_rows, T = el_seq_batch_fill(&s->batch, f, rows, n_rows, 1);
@@ -105,6 +105,38 @@ static ts_tensor rnn_forward(el_backbone *bb, const void *inputs, const int64_t 
     if (s->pooling == 1) return ts_masked_mean(h, mask, 1);
     ts_tensor parts[2] = {ts_masked_max(h, mask, 1), ts_masked_mean(h, mask, 1)};
     return parts[0] && parts[1] ? ts_cat(parts, 2, 1) : NULL;
+}
+
+/* Evaluation of many rows: length-sorted chunks (little padding), outputs put back in order. */
+static ts_tensor rnn_forward(el_backbone *bb, const void *inputs, const int64_t *rows,
+                             int32_t n_rows, bool training) {
+    if (training || n_rows <= EL_SEQ_EVAL_CHUNK) return rnn_forward_batch(bb, inputs, rows, n_rows, training);
+    const el_seq_features *f = inputs;
+    int64_t *order = xmalloc((size_t)n_rows * sizeof(int64_t)), *sorted = xmalloc((size_t)n_rows * sizeof(int64_t));
+    el_seq_sort_rows(f, rows, n_rows, order);
+    for (int32_t i = 0; i < n_rows; i++) sorted[i] = rows[order[i]];
+    int32_t n_chunks = (n_rows + EL_SEQ_EVAL_CHUNK - 1) / EL_SEQ_EVAL_CHUNK;
+    ts_tensor *outs = xcalloc((size_t)n_chunks, sizeof(ts_tensor));
+    ts_tensor out = NULL;
+    bool ok = true;
+    for (int32_t c = 0; c < n_chunks && ok; c++) {
+        int32_t b = c * EL_SEQ_EVAL_CHUNK, n = n_rows - b < EL_SEQ_EVAL_CHUNK ? n_rows - b : EL_SEQ_EVAL_CHUNK;
+        outs[c] = rnn_forward_batch(bb, inputs, sorted + b, n, false);
+        ok = outs[c] != NULL;
+    }
+    if (ok) {
+        /* row order[i] of the input is row i of the sorted output: invert */
+        for (int32_t i = 0; i < n_rows; i++) sorted[order[i]] = i;
+        int64_t shape[1] = {n_rows};
+        ts_tensor cat = ts_cat(outs, n_chunks, 0);
+        ts_tensor inv = ts_from_data(sorted, TS_I64, shape, 1);
+        out = cat && inv ? ts_index_select(cat, 0, inv) : NULL;
+        ts_free(inv);
+    }
+    free(outs);
+    free(order);
+    free(sorted);
+    return out;
 }
 
 static void rnn_free(el_backbone *bb) {

@@ -248,7 +248,8 @@ el_backbone *el_tfidf_build(const el_backbone_spec *cfg, el_params *ps) {
         tfidf_free(bb);
         return NULL;
     }
-    s->emb = el_params_add(ps, "backbone.emb", emb, EL_GROUP_BACKBONE, true, false);
+    /* the weights of a linear model over tf-idf: weight decay applies (L2 with sgd) */
+    s->emb = el_params_add(ps, "backbone.emb", emb, EL_GROUP_BACKBONE, true, true);
     el_param *p = el_params_find(ps, "backbone.emb");
     p->sparse_grad = true;
     p->save_sparse = true;

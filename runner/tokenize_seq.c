@@ -244,6 +244,14 @@ static int cmp_keyed(const void *a, const void *b) {
     return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
+void el_seq_sort_rows(const el_seq_features *f, const int64_t *rows, int32_t n, int64_t *order) {
+    keyed *k = xmalloc((size_t)(n + 1) * sizeof *k);
+    for (int32_t i = 0; i < n; i++) k[i] = (keyed){f->lengths[rows[i]], i, i};
+    qsort(k, (size_t)n, sizeof *k, cmp_keyed);
+    for (int32_t i = 0; i < n; i++) order[i] = k[i].row;
+    free(k);
+}
+
 void el_seq_bucket(int64_t *perm, int64_t n, int32_t batch_size, const int32_t *lengths,
                    uint64_t *rng) {
     if (n <= 1 || batch_size <= 1) return;

@@ -55,6 +55,11 @@ int64_t el_seq_batch_fill(el_seq_batch *b, const el_seq_features *f, const int64
                           int32_t n_rows, int64_t min_t);
 void el_seq_batch_free(el_seq_batch *b);
 
+/* Evaluation batches are run in length-sorted chunks of this many rows (cnn, rnn). */
+#define EL_SEQ_EVAL_CHUNK 64
+/* order[0..n) = positions in rows[] sorted by the rows' lengths (stable). */
+void el_seq_sort_rows(const el_seq_features *f, const int64_t *rows, int32_t n, int64_t *order);
+
 /* Length bucketing: reorders a shuffled permutation so that each run of batch_size rows has
  * similar lengths (rows sorted by length within windows of 50 batches, then the full batches
  * shuffled; the partial batch stays last). Deterministic given *rng. */

@@ -6,6 +6,8 @@
  *  - masking: a row's output is the same alone (T = its own length), in a batch padded to a
  *    longer row, and in another order (padding never changes an output), and a text longer
  *    than max_len gives exactly the output of its first max_len tokens;
+ *  - a 150-row evaluation batch (run in length-sorted chunks) gives every row's output in
+ *    place;
  *  - the outputs are finite and differ between texts (the checks above are not vacuous: the
  *    table is random, emb_init_std > 0);
  *  - length bucketing: a permutation, batches of similar lengths, deterministic per seed.
@@ -124,6 +126,18 @@ static void check_masking(const char *yaml, bool words) {
         if (p > worst) worst = p;
     }
     CHECK_MSG(worst < 2e-5, "%s: padding changed an output by %g", yaml, worst);
+    /* an evaluation batch of 150 rows runs in length-sorted chunks: same outputs, same order */
+    int64_t big[150];
+    for (int64_t i = 0; i < 150; i++) big[i] = (i * 7) % N_TEXTS;
+    float *many = calloc((size_t)(150 * d), sizeof(float));
+    CHECK(bb_forward(bb, in, big, 150, many) == 0);
+    double wm = 0;
+    for (int64_t i = 0; i < 150; i++) {
+        double e = bb_max_abs_diff(many + i * d, all + big[i] * d, d);
+        if (e > wm) wm = e;
+    }
+    CHECK_MSG(wm < 2e-5, "%s: a 150-row batch differs by %g", yaml, wm);
+    free(many);
     /* not vacuous: different texts, different outputs */
     CHECK_MSG(bb_max_abs_diff(all, all + 9 * d, d) > 1e-3, "%s: rows 0 and 9 give the same output", yaml);
     if (words) { /* max_len 12: row 5 is truncated to exactly row 6 */

@@ -10,7 +10,9 @@
  *
  * The table [word_max_features + char_max_features, dim] starts at zero and gets sparse
  * gradients (like bow): rows of terms never seen stay zero and the checkpoint keeps only the
- * others. With `freeze: all` there is no table: the row is projected to dim columns by signed
+ * others. It is the weight matrix of a linear model, so train.weight_decay applies to it. With
+ * Adam the rare n-grams overfit within two epochs; SGD (configs/tfidf.yaml) trains it like the
+ * peer's logistic regression. With `freeze: all` there is no table: the row is projected to dim columns by signed
  * feature hashing of each term's key (fixed, deterministic), and the feature cache reuses it.
  *
  * Buffers (checkpoint): backbone.vocab i64 [terms] the term keys (word terms first), backbone.
@@ -21,6 +23,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,9 +182,13 @@ static ts_tensor tfidf_forward(el_backbone *bb, const void *inputs, const int64_
     return out;
 }
 
+/* Bump when the featurizer's output changes for the same spec and texts (cached features of
+ * the old code must not be served). */
+#define TFIDF_FEATURES_VERSION "tfidf-features-1"
+
 static el_features_kind tfidf_frozen(const el_backbone *bb, char *identity, size_t cap) {
     const tfidf_state *s = bb->state;
-    if (cap) identity[0] = 0;
+    snprintf(identity, cap, "%s", TFIDF_FEATURES_VERSION);
     return s->frozen ? EL_FEATURES_FITTED : EL_FEATURES_TRAINED;
 }
 

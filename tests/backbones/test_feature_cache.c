@@ -233,8 +233,9 @@ static void test_runs(void) {
     spec_for(&s140, FROZEN, head, 300, 140);
     el_dataset d150, d140;
     CHECK(el_data_load(&s150.data, &d150) == 0 && el_data_load(&s140.data, &d140) == 0);
-    char fp150[65], fp140[65];
+    char fp150[65], fp140[65], fit300[65];
     el_texts_fingerprint(d150.val.texts, d150.val.n, fp150);
+    el_texts_fingerprint(d150.train.texts, d150.train.n, fit300); /* not the (280, 150) entry */
     el_texts_fingerprint(d140.val.texts, d140.val.n, fp140);
     char *good = NULL, *other = NULL;
     int32_t nf = list_files(names, 64);
@@ -243,7 +244,8 @@ static void test_runs(void) {
         el_safetensors st;
         if (el_st_open(path, &st) == 0) {
             const char *fp = el_st_meta(&st, "emolab.texts_fingerprint");
-            if (el_streq(fp, fp150) && !good) good = xstrdup(path);
+            if (el_streq(fp, fp150) && el_streq(el_st_meta(&st, "emolab.fit_fingerprint"), fit300) && !good)
+                good = xstrdup(path);
             if (el_streq(fp, fp140) && !other) other = xstrdup(path);
             el_st_close(&st);
         }

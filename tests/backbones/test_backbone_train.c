@@ -9,7 +9,9 @@
  *    checked unchanged by preparing: refitting on test would change them); a fresh model
  *    without the checkpoint does not predict the same (the check can fail);
  *  - end to end: el_train_run on 400/200/200 real rows finishes, and reloading its saved
- *    checkpoint reproduces its test weighted F1 exactly with its thresholds.
+ *    checkpoint reproduces its test weighted F1 exactly with its thresholds;
+ *  - every backbone under deep/normalised/residual/parallel heads, focal and class-weighted
+ *    losses and sgd: the runs finish with finite metrics.
  * Needs $EMOLAB_DATA (the real split); data is read with row limits, so it stays fast.
  */
 #define _GNU_SOURCE
@@ -198,6 +200,33 @@ static void test_train_run(const el_dataset *d, const char *backbone, const char
     free(pred);
 }
 
+/* every backbone with the other heads and losses: the run finishes with finite metrics */
+static void test_heads_and_losses(const el_dataset *d, const char *backbone) {
+    const struct {
+        const char *head, *train;
+    } v[] = {
+        {"{layers: [16, 16], norm: batch, residual: true, activation: silu}", "{loss: focal}"},
+        {"{layers: [16], norm: layer, heads: 3, meta: linear}", "{class_weights: balanced}"},
+        {"{layers: [16, 16], norm: group, norm_groups: 4, heads: 2, meta: mean}", "{optimizer: sgd, lr: 0.1}"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char *train = el_printf("{epochs: 1, batch_size: 32, threads: 1, %s", v[i].train + 1);
+        el_spec spec;
+        if (load_spec(&spec, backbone, v[i].head, train) != 0) {
+            CHECK_MSG(0, "%s %s", v[i].head, train);
+            free(train);
+            continue;
+        }
+        el_train_ctx ctx = {.spec = &spec, .data = d};
+        el_train_result res;
+        int rc = el_train_run(&ctx, &res);
+        CHECK_MSG(rc == 0 && res.have_test && isfinite(res.test.weighted_f1), "%s + %s + %s: %s", backbone,
+                  v[i].head, train, res.error);
+        el_spec_free(&spec);
+        free(train);
+    }
+}
+
 int main(void) {
     ts_set_num_threads(1);
     setenv("EMOLAB_FEATURE_CACHE", "0", 1);
@@ -213,6 +242,7 @@ int main(void) {
     for (size_t i = 0; i < N_BB; i++) {
         test_train_and_roundtrip(&d, BACKBONES[i], dir);
         test_train_run(&d, BACKBONES[i], dir);
+        test_heads_and_losses(&d, BACKBONES[i]);
     }
     rmdir(dir);
     el_data_free(&d);

@@ -9,6 +9,6 @@ int cmd_data(int argc, char **argv);  /* fetch.c: the pinned public data sets */
 
 int cmd_run(int argc, char **argv);       /* run.c */
 int cmd_selfcheck(int argc, char **argv); /* selfcheck.c */
-int cmd_cache(int argc, char **argv);     /* feature_cache.c: the feature cache (ls, rm) */
+int cmd_cache(int argc, char **argv);     /* cache_cmd.c: the feature cache (ls, rm) */
 
 #endif /* EL_COMMANDS_H */

@@ -46,7 +46,9 @@ typedef struct {
 el_feature_cache_stats el_feature_cache_stats_get(void);
 void el_feature_cache_stats_reset(void);
 
-/* The cache directory (malloc'd). */
+#define EL_FEATURE_CACHE_FORMAT "emolab-features-v1" /* metadata emolab.cache of an entry */
+
+/* The cache directory (malloc'd; cache_cmd.c). */
 char *el_feature_cache_dir(void);
 
 /* The head's input for the given rows of cached features (see el_model_forward). */

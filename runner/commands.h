@@ -20,5 +20,6 @@ int cmd_report(int argc, char **argv);  /* report_cmd.c: the leaderboard */
 int cmd_ls(int argc, char **argv);      /* report_cmd.c */
 int cmd_show(int argc, char **argv);    /* report_cmd.c */
 int cmd_compare(int argc, char **argv); /* report_cmd.c */
+int cmd_cache(int argc, char **argv);     /* cache_cmd.c: the feature cache (ls, rm) */
 
 #endif /* EL_COMMANDS_H */

@@ -52,6 +52,7 @@ static const command COMMANDS[] = {
      "merge and import registries (one leaderboard for a team): import, merge, info"},
     {"fetch", cmd_fetch, false, "download Hugging Face models into the HF cache (verified, resumable)"},
     {"data", cmd_data, false, "list and download the pinned public data sets (ls, fetch)"},
+    {"cache", cmd_cache, false, "the feature cache of frozen backbones (ls, rm)"},
     {"selfcheck", TORCH_CMD(cmd_selfcheck), true,
      "check libtorch, BLAS speed and the shim on this machine"},
 };
@@ -72,6 +73,7 @@ static void usage(FILE *out) {
                  "  EMOLAB_DATA      data root that spec data paths are relative to\n"
                  "  EMOLAB_REGISTRY  registry file (default ./registry.db)\n"
                  "  EMOLAB_PROGRESS  0 = no progress output, 1 = force the progress bar\n"
+                 "  EMOLAB_CACHE     feature cache directory (default ~/.cache/emolab/features)\n"
                  "  OMP_WAIT_POLICY  emolab sets PASSIVE (idle libtorch threads sleep instead of\n"
                  "                   spinning; spinning made 2 threads 10x slower on a busy machine)\n");
 }

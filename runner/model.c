@@ -8,6 +8,7 @@
  * the average of the heads) or a plain mean gives the final logits.
  */
 #include "model.h"
+#include "feature_cache.h"
 #include "util.h"
 
 #include <math.h>
@@ -204,6 +205,9 @@ ts_tensor el_head_forward(el_head *h, ts_tensor x, bool training) {
 el_backbone *el_backbone_build(const el_backbone_spec *cfg, el_params *ps) {
     if (el_streq(cfg->type, "bow")) return el_bow_build(cfg, ps);
     if (el_streq(cfg->type, "hf")) return el_hf_build(cfg, ps);
+    if (el_streq(cfg->type, "tfidf")) return el_tfidf_build(cfg, ps);
+    if (el_streq(cfg->type, "cnn")) return el_cnn_build(cfg, ps);
+    if (el_streq(cfg->type, "rnn")) return el_rnn_build(cfg, ps);
     el_err("backbone.type: '%s' is not available in this build", cfg->type ? cfg->type : "");
     return NULL;
 }
@@ -224,7 +228,8 @@ int el_model_build(el_model *m, const el_spec *spec, int32_t n_labels) {
 
 ts_tensor el_model_forward(el_model *m, const void *inputs, const int64_t *rows, int32_t n_rows,
                            bool training) {
-    ts_tensor x = m->backbone->ops->forward(m->backbone, inputs, rows, n_rows, training);
+    ts_tensor x = m->fcache ? el_feature_cache_rows(m->fcache, inputs, rows, n_rows)
+                            : m->backbone->ops->forward(m->backbone, inputs, rows, n_rows, training);
     if (!x) {
         el_err("backbone %s forward: %s", m->backbone->ops->type, ts_last_error());
         return NULL;
@@ -233,6 +238,7 @@ ts_tensor el_model_forward(el_model *m, const void *inputs, const int64_t *rows,
 }
 
 void el_model_free(el_model *m) {
+    el_feature_cache_free(m->fcache);
     el_backbone_free(m->backbone);
     el_params_free(&m->params);
     memset(m, 0, sizeof *m);

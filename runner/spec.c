@@ -95,9 +95,11 @@ static const schema_key SCHEMA[] = {
     {"source.limit", K_INT, "0", AT_LEAST(0), .help = "read only the first N rows (0 = all)"},
 
     {"backbone", K_SECTION, "{}", .help = "the text encoder"},
-    {"backbone.type", K_ENUM, "bow", "bow|hf",
+    {"backbone.type", K_ENUM, "bow", "bow|hf|tfidf|cnn|rnn",
      .help = "bow: fastText-style hashed n-gram embedding bag; hf: a pretrained Hugging Face encoder "
-             "(BERT, RoBERTa, XLM-RoBERTa, DistilBERT)"},
+             "(BERT, RoBERTa, XLM-RoBERTa, DistilBERT); tfidf: scikit-learn-style TF-IDF word + char "
+             "n-grams (vocabulary fitted on train) times a trained table; cnn: convolutions over "
+             "token embeddings; rnn: a (bidirectional) GRU or LSTM"},
     {"backbone.dim", K_INT, "128", RANGE('[', 1, 65536, ']'), .when = "backbone.type=bow",
      .help = "embedding width"},
     {"backbone.word_ngrams", K_INT, "2", RANGE('[', 0, 8, ']'), .when = "backbone.type=bow",
@@ -135,6 +137,73 @@ static const schema_key SCHEMA[] = {
     {"backbone.layer_lr_decay", K_FLOAT, "1.0", RANGE('(', 0, 1, ']'), .when = "backbone.type=hf",
      .help = "layer-wise lr decay: a layer at depth d (0 = embeddings, L = top layer) gets "
              "lr * decay^(L + 1 - d) (1 = off)"},
+
+    /* ---- tfidf, cnn, rnn (model_tfidf.c, model_cnn.c, model_rnn.c) ---- */
+    {"backbone.dim", K_INT, "128", RANGE('[', 1, 65536, ']'), .when = "backbone.type=tfidf",
+     .help = "output width: columns of the [vocabulary, dim] table the tf-idf row multiplies "
+             "(freeze all: signed-hash projection width)"},
+    {"backbone.word_ngrams", K_INT_PAIR, "[1, 2]", RANGE('[', 0, 8, ']'), .when = "backbone.type=tfidf",
+     .help = "[min, max] word n-grams (scikit-learn analyzer word, token pattern \\b\\w\\w+\\b; "
+             "[0, 0] = none)"},
+    {"backbone.char_ngrams", K_INT_PAIR, "[2, 5]", RANGE('[', 0, 16, ']'), .when = "backbone.type=tfidf",
+     .help = "[min, max] character n-grams of backbone.char_analyzer ([0, 0] = none)"},
+    {"backbone.char_analyzer", K_ENUM, "char_wb", "char_wb|char", .when = "backbone.type=tfidf",
+     .help = "char_wb: n-grams inside whitespace-separated words padded with spaces; char: n-grams "
+             "of the whole text (as scikit-learn's analyzers)"},
+    {"backbone.min_df", K_INT, "2", RANGE('[', 1, 1000000000, ']'), .when = "backbone.type=tfidf",
+     .help = "keep terms in at least this many train texts"},
+    {"backbone.max_df", K_FLOAT, "1.0", RANGE('(', 0, 1, ']'), .when = "backbone.type=tfidf",
+     .help = "keep terms in at most this fraction of train texts"},
+    {"backbone.word_max_features", K_INT, "200000", RANGE('[', 1, 4000000, ']'), .when = "backbone.type=tfidf",
+     .help = "word terms kept: the most frequent in train (also the table's word rows)"},
+    {"backbone.char_max_features", K_INT, "300000", RANGE('[', 1, 4000000, ']'), .when = "backbone.type=tfidf",
+     .help = "character terms kept: the most frequent in train (also the table's char rows)"},
+    {"backbone.sublinear_tf", K_BOOL, "true", .when = "backbone.type=tfidf", .help = "tf = 1 + ln(count)"},
+    {"backbone.use_idf", K_BOOL, "true", .when = "backbone.type=tfidf", .help = "weight by inverse document frequency"},
+    {"backbone.smooth_idf", K_BOOL, "true", .when = "backbone.type=tfidf",
+     .help = "idf = ln((1 + n) / (1 + df)) + 1 (false: ln(n / df) + 1)"},
+    {"backbone.norm", K_ENUM, "l2", "l2|l1|none", .when = "backbone.type=tfidf",
+     .help = "row normalisation, per analyzer (as two TfidfVectorizers side by side)"},
+    {"backbone.feature_dropout", K_FLOAT, "0.0", RANGE('[', 0, 1, ')'), .when = "backbone.type=tfidf",
+     .help = "training only: each tf-idf term of a row is dropped with this probability (the "
+             "others scaled by 1 / (1 - p))"},
+    {"backbone.lowercase", K_BOOL, "true", .when = "backbone.type=tfidf|cnn|rnn", .help = "lowercase first"},
+    {"backbone.freeze", K_ENUM, "none", "none|all", .when = "backbone.type=tfidf",
+     .help = "all: no trained table; the tf-idf row is projected to dim columns by signed feature "
+             "hashing (a fixed featurizer: its outputs are cached, see emolab cache)"},
+    {"backbone.tokens", K_ENUM, "word", "word|char", .when = "backbone.type=cnn|rnn",
+     .help = "sequence unit: word (words and single punctuation/symbol marks) or char (code points)"},
+    {"backbone.char_ngrams", K_INT_PAIR, "[3, 5]", RANGE('[', 0, 16, ']'), .when = "backbone.type=cnn|rnn",
+     .help = "a token's vector is the mean of its own hashed embedding and those of its character "
+             "n-grams: of <word> for word tokens, ending at the position for char tokens ([0, 0] = none)"},
+    {"backbone.buckets", K_INT, "524288", RANGE('[', 1, 1073741824, ']'), .when = "backbone.type=cnn|rnn",
+     .help = "hash buckets (rows of the embedding table)"},
+    {"backbone.dim", K_INT, "128", RANGE('[', 1, 65536, ']'), .when = "backbone.type=cnn|rnn",
+     .help = "token embedding width"},
+    {"backbone.max_len", K_INT, "128", RANGE('[', 1, 100000, ']'), .when = "backbone.type=cnn|rnn",
+     .help = "tokens per text; longer texts keep their first max_len tokens"},
+    {"backbone.emb_dropout", K_FLOAT, "0.2", RANGE('[', 0, 1, ')'), .when = "backbone.type=cnn|rnn",
+     .help = "dropout on token embeddings"},
+    {"backbone.emb_init_std", K_FLOAT, "0.0", RANGE('[', 0, 10, ']'), .when = "backbone.type=cnn|rnn",
+     .help = "embedding init N(0, std^2); 0 = zeros (untouched rows stay zero: sparse checkpoint)"},
+    {"backbone.kernels", K_INT_LIST, "[2, 3, 4]", RANGE('[', 1, 64, ']'), .max_items = 16,
+     .when = "backbone.type=cnn", .help = "convolution widths, one conv1d of `filters` channels each"},
+    {"backbone.filters", K_INT, "128", RANGE('[', 1, 65536, ']'), .when = "backbone.type=cnn",
+     .help = "output channels per kernel width"},
+    {"backbone.pooling", K_ENUM, "max", "max|mean|maxmean", .when = "backbone.type=cnn",
+     .help = "over time, padding masked: max, mean, or both concatenated"},
+    {"backbone.cell", K_ENUM, "gru", "gru|lstm", .when = "backbone.type=rnn", .help = "recurrent cell"},
+    {"backbone.hidden", K_INT, "128", RANGE('[', 1, 65536, ']'), .when = "backbone.type=rnn",
+     .help = "hidden size per direction"},
+    {"backbone.layers", K_INT, "1", RANGE('[', 1, 16, ']'), .when = "backbone.type=rnn",
+     .help = "stacked recurrent layers"},
+    {"backbone.bidirectional", K_BOOL, "true", .when = "backbone.type=rnn", .help = "both directions"},
+    {"backbone.dropout", K_FLOAT, "0.0", RANGE('[', 0, 1, ')'), .when = "backbone.type=rnn",
+     .help = "dropout between stacked recurrent layers"},
+    {"backbone.pooling", K_ENUM, "max", "max|mean|maxmean|last", .when = "backbone.type=rnn",
+     .help = "over time, padding masked: max, mean, both, or last (final state of each direction)"},
+    {"backbone.lr_scale", K_FLOAT, "1.0", RANGE('(', 0, 1e6, ']'), .when = "backbone.type=tfidf|cnn|rnn",
+     .help = "backbone learning rate = train.lr * lr_scale"},
 
     {"head", K_SECTION, "{}", .help = "the classifier on top of the pooled features"},
     {"head.layers", K_INT_LIST, "[]", RANGE('[', 1, 1048576, ']'), .max_items = EL_MAX_LAYERS,
@@ -944,6 +1013,39 @@ static const el_node *placed(const el_node *n, const el_node *section) {
     return n && n->file ? n : section; /* defaults have no file */
 }
 
+/* tfidf, cnn, rnn: n-gram ranges that leave no feature, empty kernel lists. */
+static void check_ngram_pair(vctx *v, const el_node *bb, const char *key, bool zero_ok) {
+    const el_node *n = el_node_get(bb, key);
+    if (!n || n->n != 2) return;
+    int64_t lo = node_int(n->items[0]), hi = node_int(n->items[1]);
+    char disp[64];
+    snprintf(disp, sizeof disp, "backbone.%s", key);
+    if ((lo == 0) != (hi == 0))
+        verr(v, placed(n, bb), 0, 0, disp, "[%lld, %lld]: use [0, 0] for none, otherwise "
+                                           "1 <= min <= max", (long long)lo, (long long)hi);
+    else if (lo == 0 && !zero_ok)
+        verr(v, placed(n, bb), 0, 0, disp, "[0, 0] here leaves no features; enable word or "
+                                           "character n-grams");
+}
+
+static void cross_checks_backbones(vctx *v) {
+    const el_node *bb = el_node_get(v->out, "backbone");
+    const el_node *type = el_node_get(bb, "type");
+    if (!type || type->kind != EL_NODE_SCALAR) return;
+    if (!strcmp(type->scalar, "tfidf")) {
+        const el_node *wn = el_node_get(bb, "word_ngrams");
+        bool words = wn && wn->n == 2 && node_int(wn->items[0]) > 0;
+        check_ngram_pair(v, bb, "word_ngrams", true);
+        check_ngram_pair(v, bb, "char_ngrams", words);
+    } else if (!strcmp(type->scalar, "cnn") || !strcmp(type->scalar, "rnn")) {
+        check_ngram_pair(v, bb, "char_ngrams", true);
+        const el_node *k = el_node_get(bb, "kernels");
+        if (k && k->kind == EL_NODE_SEQ && k->n == 0)
+            verr(v, placed(k, bb), 0, 0, "backbone.kernels", "an empty list; give at least one "
+                                                             "convolution width, e.g. [2, 3, 4]");
+    }
+}
+
 static void cross_checks(vctx *v) {
     const el_node *head = el_node_get(v->out, "head");
     const el_node *layers = el_node_get(head, "layers"), *norm = el_node_get(head, "norm");
@@ -995,6 +1097,7 @@ static void cross_checks(vctx *v) {
                                                           "features; enable words or characters");
         }
     }
+    cross_checks_backbones(v);
 }
 
 /* ---- el_spec ------------------------------------------------------------------------------------- */
@@ -1045,6 +1148,50 @@ static void free_source(el_source_spec *s) {
     free(s->neutral);
 }
 
+/* tfidf, cnn, rnn (see spec.h) */
+static void fill_backbone_seq(el_backbone_spec *b, const el_node *r) {
+    bool tfidf = !strcmp(b->type, "tfidf");
+    b->dim = (int32_t)get_int(r, "backbone.dim");
+    b->char_ngram_min = (int32_t)get_int(r, "backbone.char_ngrams.0");
+    b->char_ngram_max = (int32_t)get_int(r, "backbone.char_ngrams.1");
+    b->lowercase = get_bool(r, "backbone.lowercase");
+    b->lr_scale = get_float(r, "backbone.lr_scale");
+    if (tfidf) {
+        b->word_ngram_min = (int32_t)get_int(r, "backbone.word_ngrams.0");
+        b->word_ngram_max = (int32_t)get_int(r, "backbone.word_ngrams.1");
+        b->char_analyzer = get_str(r, "backbone.char_analyzer");
+        b->min_df = (int32_t)get_int(r, "backbone.min_df");
+        b->max_df = get_float(r, "backbone.max_df");
+        b->word_max_features = get_int(r, "backbone.word_max_features");
+        b->char_max_features = get_int(r, "backbone.char_max_features");
+        b->sublinear_tf = get_bool(r, "backbone.sublinear_tf");
+        b->use_idf = get_bool(r, "backbone.use_idf");
+        b->smooth_idf = get_bool(r, "backbone.smooth_idf");
+        b->norm = get_str(r, "backbone.norm");
+        b->freeze = get_str(r, "backbone.freeze");
+        b->feature_dropout = get_float(r, "backbone.feature_dropout");
+        return;
+    }
+    b->tokens = get_str(r, "backbone.tokens");
+    b->buckets = get_int(r, "backbone.buckets");
+    b->max_len = (int32_t)get_int(r, "backbone.max_len");
+    b->emb_dropout = get_float(r, "backbone.emb_dropout");
+    b->emb_init_std = get_float(r, "backbone.emb_init_std");
+    if (!strcmp(b->type, "cnn")) {
+        const el_node *k = el_node_get(r, "backbone.kernels");
+        b->n_kernels = k ? k->n : 0;
+        for (int32_t i = 0; i < b->n_kernels && i < EL_MAX_KERNELS; i++)
+            b->kernels[i] = (int32_t)node_int(k->items[i]);
+        b->filters = (int32_t)get_int(r, "backbone.filters");
+    } else {
+        b->cell = get_str(r, "backbone.cell");
+        b->hidden = (int32_t)get_int(r, "backbone.hidden");
+        b->layers = (int32_t)get_int(r, "backbone.layers");
+        b->bidirectional = get_bool(r, "backbone.bidirectional");
+        b->dropout = get_float(r, "backbone.dropout");
+    }
+}
+
 static void fill_spec(el_spec *s, el_node *r) {
     s->name = get_str(r, "name");
     s->owner = get_str(r, "owner");
@@ -1084,6 +1231,8 @@ static void fill_spec(el_spec *s, el_node *r) {
         b->lr_scale = get_float(r, "backbone.lr_scale");
         s->train.head_lr = get_float(r, "train.head_lr");
         s->train.grad_accum = (int32_t)get_int(r, "train.grad_accum");
+    } else if (!strcmp(b->type, "tfidf") || !strcmp(b->type, "cnn") || !strcmp(b->type, "rnn")) {
+        fill_backbone_seq(b, r);
     }
 
     el_head_spec *h = &s->head;
@@ -1151,6 +1300,10 @@ void el_spec_free(el_spec *s) {
     free(s->backbone.name);
     free(s->backbone.text_prefix);
     free(s->backbone.freeze);
+    free(s->backbone.char_analyzer);
+    free(s->backbone.norm);
+    free(s->backbone.tokens);
+    free(s->backbone.cell);
     free(s->head.activation);
     free(s->head.norm);
     free(s->head.meta);

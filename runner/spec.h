@@ -17,6 +17,7 @@
 #define EL_MAX_LABELS 64
 #define EL_MAX_SOURCES 8
 #define EL_MAX_LAYERS 16
+#define EL_MAX_KERNELS 16
 
 /* ---- a YAML document as a tree -------------------------------------------------------- */
 typedef enum { EL_NODE_NULL = 0, EL_NODE_SCALAR, EL_NODE_SEQ, EL_NODE_MAP } el_node_kind;
@@ -107,7 +108,7 @@ typedef struct {
 } el_data_spec;
 
 typedef struct {
-    char *type;             /* bow (later: tfidf, cnn, rnn, transformer, hf) */
+    char *type;             /* bow | tfidf | cnn | rnn (later: transformer, hf) */
     /* bow: fastText-style hashed n-grams into an embedding bag */
     int32_t dim;            /* embedding width (default 128) */
     int32_t word_ngrams;    /* word n-grams 1..word_ngrams (default 2; 0 = no words) */
@@ -128,6 +129,30 @@ typedef struct {
     int32_t freeze_k;       /* first_k: the embeddings and the first k layers are frozen */
     double layer_lr_decay;  /* (0, 1]: lr scale decay^(L + 1 - depth), depth 0 = embeddings,
                                1..L = layers, the head keeps 1 (default 1 = off) */
+    /* tfidf (model_tfidf.c): scikit-learn TfidfVectorizer semantics, a word and a character
+     * analyzer side by side; also dim, char_ngram_min/max, lowercase, lr_scale */
+    int32_t word_ngram_min, word_ngram_max; /* spec key: word_ngrams: [1, 2]; [0, 0] = none */
+    char *char_analyzer;    /* char_wb | char */
+    int32_t min_df;         /* terms in at least min_df train texts */
+    double max_df;          /* terms in at most this fraction of train texts */
+    int64_t word_max_features, char_max_features; /* most frequent terms kept per analyzer */
+    bool sublinear_tf, use_idf, smooth_idf;
+    char *norm;             /* l2 | l1 | none, per analyzer */
+    /* freeze (shared with hf): none | all (tfidf all: a fixed featurizer, outputs cached) */
+    double feature_dropout; /* training: a row's terms dropped with this probability */
+    /* cnn, rnn (model_cnn.c, model_rnn.c): token sequences; also dim, buckets, char_ngram_min/
+     * max, lowercase, lr_scale, pooling */
+    char *tokens;           /* word | char */
+    /* max_len (shared with hf): tokens per text */
+    double emb_dropout;     /* on token embeddings */
+    double emb_init_std;    /* 0 = zero-initialised table */
+    int32_t kernels[EL_MAX_KERNELS]; /* cnn: conv widths */
+    int32_t n_kernels;
+    int32_t filters;        /* cnn: channels per width */
+    char *cell;             /* rnn: gru | lstm */
+    int32_t hidden, layers; /* rnn: per direction, stacked */
+    bool bidirectional;     /* rnn */
+    double dropout;         /* rnn: between stacked layers */
 } el_backbone_spec;
 
 typedef struct {

@@ -4,6 +4,7 @@
 #include "hf_config.h"
 #include "safetensors.h"
 #include "tokenize.h"
+#include "tokenize_seq.h"
 #include "util.h"
 
 #include <jansson.h>
@@ -165,7 +166,7 @@ int el_checkpoint_save(const char *path, el_model *m, const el_spec *spec,
                        const el_labelset *labels, const float *thresholds) {
     int32_t np = m->params.n;
     el_st_entry *e = xcalloc((size_t)np * 2 + 1, sizeof *e);
-    int64_t (*shapes)[2] = xcalloc((size_t)np * 2 + 1, sizeof *shapes);
+    int64_t (*shapes)[3] = xcalloc((size_t)np * 2 + 1, sizeof *shapes);
     void **owned = xcalloc((size_t)np * 2 + 1, sizeof(void *));
     char **names = xcalloc((size_t)np * 2 + 1, sizeof(char *));
     el_buf sparse_meta = {0};
@@ -175,7 +176,19 @@ int el_checkpoint_save(const char *path, el_model *m, const el_spec *spec,
         ts_tensor c = ts_contiguous(p->t);
         float *data = c ? ts_data_ptr(c) : NULL;
         int32_t nd = ts_ndim(p->t);
-        if (!data || nd < 1 || nd > 2) {
+        if (data && ts_dtype_of(p->t) == TS_I64 && !p->save_sparse) { /* i64 buffers (vocabularies) */
+            int64_t numel = ts_numel(p->t);
+            int64_t *copy = xmalloc((size_t)numel * sizeof(int64_t) + 1);
+            memcpy(copy, data, (size_t)numel * sizeof(int64_t));
+            owned[no++] = copy;
+            names[ne] = xstrdup(p->name);
+            shapes[ne][0] = numel;
+            e[ne] = (el_st_entry){names[ne], EL_ST_I64, 1, shapes[ne], copy, (size_t)numel * 8};
+            ne++;
+            ts_free(c);
+            continue;
+        }
+        if (!data || nd < 1 || nd > 3 || ts_dtype_of(p->t) != TS_F32) {
             rc = el_err("saving %s: %s", p->name, c ? "unsupported tensor" : ts_last_error());
             ts_free(c);
             break;
@@ -210,14 +223,14 @@ int el_checkpoint_save(const char *path, el_model *m, const el_spec *spec,
             el_buf_printf(&sparse_meta, "%s\"%s\":%lld", sparse_meta.len ? "," : "", p->name,
                           (long long)rows);
         } else {
-            float *copy = xmalloc((size_t)(rows * cols) * sizeof(float) + 1);
-            memcpy(copy, data, (size_t)(rows * cols) * sizeof(float));
+            int64_t numel = ts_numel(p->t); /* up to 3-D (conv weights [out, in, width]) */
+            float *copy = xmalloc((size_t)numel * sizeof(float) + 1);
+            memcpy(copy, data, (size_t)numel * sizeof(float));
             owned[no++] = copy;
             names[ne] = xstrdup(p->name);
-            shapes[ne][0] = rows;
-            shapes[ne][1] = cols;
+            ts_shape(p->t, shapes[ne], 3);
             e[ne] = (el_st_entry){names[ne], EL_ST_F32, nd, shapes[ne], copy,
-                                  (size_t)(rows * cols) * sizeof(float)};
+                                  (size_t)numel * sizeof(float)};
             ne++;
         }
         ts_free(c);
@@ -252,10 +265,20 @@ int el_checkpoint_load(const char *path, el_model *m) {
     for (int32_t i = 0; i < m->params.n && rc == EL_OK; i++) {
         el_param *p = &m->params.items[i];
         const el_st_tensor *t = el_st_find(&st, p->name);
-        if (!t || t->dtype != EL_ST_F32) {
-            rc = el_err("%s: tensor '%s' is missing (or not F32): not a checkpoint of this model",
-                        path, p->name);
+        bool i64 = ts_dtype_of(p->t) == TS_I64; /* buffers such as a vocabulary */
+        if (!t || t->dtype != (i64 ? EL_ST_I64 : EL_ST_F32)) {
+            rc = el_err("%s: tensor '%s' is missing (or not %s): not a checkpoint of this model",
+                        path, p->name, i64 ? "I64" : "F32");
             break;
+        }
+        if (i64) {
+            void *d = ts_data_ptr(p->t);
+            if (!d || t->numel != ts_numel(p->t))
+                rc = el_err("%s: tensor '%s' has %lld values, the model expects %lld", path,
+                            p->name, (long long)t->numel, (long long)ts_numel(p->t));
+            else
+                memcpy(d, t->data, (size_t)t->numel * sizeof(int64_t));
+            continue;
         }
         float *dst = ts_data_ptr(p->t);
         int64_t rows = ts_size(p->t, 0), numel = ts_numel(p->t);
@@ -382,11 +405,10 @@ typedef struct {
 } run_state;
 
 static void run_state_free(run_state *s) {
-    el_backbone *bb = s->model.backbone;
-    if (bb) {
-        bb->ops->free_inputs(s->in_train);
-        bb->ops->free_inputs(s->in_val);
-        bb->ops->free_inputs(s->in_test);
+    if (s->model.backbone) {
+        el_model_free_inputs(&s->model, s->in_train);
+        el_model_free_inputs(&s->model, s->in_val);
+        el_model_free_inputs(&s->model, s->in_test);
     }
     if (s->snap) {
         for (int32_t i = 0; i < s->model.params.n; i++) ts_free(s->snap[i]);
@@ -456,11 +478,9 @@ static int make_optimizer(run_state *s, const el_spec *spec) {
 
 /* This epoch's batches into s->perm / s->batch_off: length-bucketed when the backbone knows
  * its rows' token counts (similar lengths together: less padding), else a plain shuffle. */
-static int plan_batches(run_state *s, const el_spec *spec, const void *inputs, int64_t n,
+static int plan_batches(run_state *s, const el_spec *spec, const int32_t *lens, int64_t n,
                         int32_t epoch, uint64_t *rng) {
-    const el_backbone_ops *ops = s->model.backbone->ops;
     int32_t bs = spec->train.batch_size;
-    const int32_t *lens = ops->lengths ? ops->lengths(inputs) : NULL;
     int64_t nb = (n + bs - 1) / bs;
     s->batch_off = xrealloc(s->batch_off, (size_t)(nb + 1) * sizeof(int64_t));
     s->n_batches = nb;
@@ -522,10 +542,16 @@ int el_train_run(const el_train_ctx *ctx, el_train_result *res) {
         return EL_ERR;
     }
     res->n_params = el_params_count(&s.model.params);
-    el_backbone *bb = s.model.backbone;
-    s.in_train = bb->ops->prepare(bb, tr->texts, tr->n);
-    s.in_val = s.in_train ? bb->ops->prepare(bb, va->texts, va->n) : NULL;
-    s.in_test = s.in_val ? bb->ops->prepare(bb, te->texts, te->n) : NULL;
+    /* train first: a backbone fits its vocabulary/idf there; frozen backbones give cached
+     * features (feature_cache.c) */
+    s.in_train = el_model_prepare(&s.model, spec, "train", tr->texts, tr->n);
+    s.in_val = s.in_train ? el_model_prepare(&s.model, spec, "val", va->texts, va->n) : NULL;
+    s.in_test = s.in_val ? el_model_prepare(&s.model, spec, "test", te->texts, te->n) : NULL;
+    /* rows of similar length batched together when the backbone has sequence lengths (not
+     * with cached features: those rows are vectors) */
+    const int32_t *lengths = !s.model.fcache && s.model.backbone->ops->lengths && s.in_train
+                                 ? s.model.backbone->ops->lengths(s.in_train)
+                                 : NULL;
     if (!s.in_test || make_optimizer(&s, spec) != 0 || make_pos_weight(&s, spec, tr) != 0) {
         el_err_prefix("preparing the run");
         fail(res, "failed");
@@ -553,7 +579,7 @@ int el_train_run(const el_train_ctx *ctx, el_train_result *res) {
 
     for (int32_t epoch = 1; epoch <= t->epochs && rc == EL_OK; epoch++) {
         double te0 = el_now();
-        if (plan_batches(&s, spec, s.in_train, tr->n, epoch, &rng) != 0) {
+        if (plan_batches(&s, spec, lengths, tr->n, epoch, &rng) != 0) {
             rc = EL_ERR;
             break;
         }

@@ -5,6 +5,7 @@
 #include "torch_shim.h"
 #include "util.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,9 @@ static void ensure_passive_omp(const char *cmd, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    /* a file-size limit (ulimit -f) makes writes fail with EFBIG, reported like a full disk,
+     * instead of killing the process in the middle of a registry or checkpoint write */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -89,3 +89,24 @@ put("labels", "anchors", "name: a\nlabels: [x, y]\nmaps:\n  m: &m {1: x, 2: y}\n
 # ---- texts for the normaliser -------------------------------------------------------------------
 put("normalize", "ru", "  Какой  чудесный\tдень!\u00a0Ёлка\r\n\u200b эмодзи \U0001F600 ")
 put("normalize", "invalid_utf8", b"ok \xd0 \xff\xfe abc \xe2\x82 end")
+
+# ---- config.json of Hugging Face encoders --------------------------------------------------------
+put("hf_config", "bert", json.dumps({
+    "architectures": ["BertForMaskedLM"], "model_type": "bert", "vocab_size": 120,
+    "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64,
+    "hidden_act": "gelu", "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
+    "max_position_embeddings": 64, "type_vocab_size": 2, "layer_norm_eps": 1e-12,
+    "pad_token_id": 0, "position_embedding_type": "absolute"}, indent=2))
+put("hf_config", "xlm_roberta", json.dumps({
+    "model_type": "xlm-roberta", "vocab_size": 250, "hidden_size": 48, "num_hidden_layers": 1,
+    "num_attention_heads": 6, "intermediate_size": 96, "hidden_act": "gelu",
+    "max_position_embeddings": 66, "type_vocab_size": 1, "pad_token_id": 1, "bos_token_id": 0,
+    "eos_token_id": 2, "layer_norm_eps": 1e-5, "id2label": {"0": "anger", "1": "joy"},
+    "label2id": {"anger": 0, "joy": 1}, "problem_type": "multi_label_classification"}))
+put("hf_config", "distilbert", json.dumps({
+    "model_type": "distilbert", "vocab_size": 100, "dim": 32, "n_layers": 2, "n_heads": 2,
+    "hidden_dim": 64, "activation": "gelu", "dropout": 0.1, "attention_dropout": 0.1,
+    "max_position_embeddings": 40, "sinusoidal_pos_embds": True, "pad_token_id": 0}))
+put("hf_config", "unsupported", json.dumps({
+    "model_type": "bert", "hidden_size": 30, "num_attention_heads": 4,
+    "position_embedding_type": "relative_key", "is_decoder": True, "hidden_act": "swish"}))

@@ -2,12 +2,13 @@
 # The fuzz smoke run (ctest fuzz_smoke): every libFuzzer target of the fuzz build runs for
 # $EMOLAB_FUZZ_SMOKE_SECONDS (default 4) from its committed seeds, in a scratch directory that is
 # removed afterwards (the failing inputs are kept in BUILD_FUZZ/fuzz-smoke-failures/).
-#   tests/fuzz/smoke.sh [BUILD_FUZZ]      (default: build-fuzz next to the sources)
+#   tests/fuzz/smoke.sh [BUILD_FUZZ]      (default: $EMOLAB_FUZZ_BUILD_DIR, else build-fuzz next
+#                                         to the sources)
 # Exit 0: nothing found; 1: a crash, leak, hang or out-of-memory; 77: no fuzz build (skipped).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/fuzz_lib.sh"
-bdir="${1:-$here/../../build-fuzz}"
+bdir="${EMOLAB_FUZZ_BUILD_DIR:-${1:-$here/../../build-fuzz}}"
 manifest="$bdir/fuzz_targets.txt"
 if [ ! -f "$manifest" ]; then
   echo "fuzz_smoke: no fuzz build at $bdir (scripts/test.sh makes one when clang is installed); skipped"

@@ -26,6 +26,7 @@ ts_tensor el_params_add(el_params *ps, const char *name, ts_tensor t, el_param_g
     p->trainable = trainable;
     p->decay = decay;
     p->group = group;
+    p->lr_scale = 1.0;
     if (trainable) ts_set_requires_grad(t, 1);
     return t;
 }
@@ -206,6 +207,7 @@ ts_tensor el_head_forward(el_head *h, ts_tensor x, bool training) {
 /* ---- backbones and the classifier -------------------------------------------------------- */
 el_backbone *el_backbone_build(const el_backbone_spec *cfg, el_params *ps) {
     if (el_streq(cfg->type, "bow")) return el_bow_build(cfg, ps);
+    if (el_streq(cfg->type, "hf")) return el_hf_build(cfg, ps);
     el_err("backbone.type: '%s' is not available in this build", cfg->type ? cfg->type : "");
     return NULL;
 }

@@ -23,6 +23,7 @@ typedef struct {
     bool decay;          /* weight decay applies */
     bool save_sparse;    /* checkpoint stores only its non-zero rows */
     el_param_group_id group;
+    double lr_scale;     /* multiplies its group's lr (layer-wise decay); 1 by default */
 } el_param;
 
 typedef struct {
@@ -49,6 +50,8 @@ typedef struct {
     ts_tensor (*forward)(el_backbone *bb, const void *inputs, const int64_t *rows, int32_t n_rows,
                          bool training);
     void (*free)(el_backbone *bb);
+    /* Optional: tokens per prepared row, for length-bucketed batches (NULL: no lengths). */
+    const int32_t *(*lengths)(const void *inputs);
 } el_backbone_ops;
 
 struct el_backbone {
@@ -64,6 +67,8 @@ void el_backbone_free(el_backbone *bb);
 
 /* bow: hashed n-gram embedding bag (model_bow.c) */
 el_backbone *el_bow_build(const el_backbone_spec *cfg, el_params *ps);
+/* hf: a pretrained Hugging Face encoder (model_hf.c) */
+el_backbone *el_hf_build(const el_backbone_spec *cfg, el_params *ps);
 
 /* ---- heads ------------------------------------------------------------------------------- */
 #define EL_MAX_HEADS 16

@@ -1265,3 +1265,156 @@ int el_run_get_status(el_registry *r, const char *uuid, char status[16]) {
     sqlite3_finalize(st);
     return out;
 }
+
+/* ---- resolving a run reference ---------------------------------------------------------------- */
+static char *col_dup(sqlite3_stmt *st, int i) {
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    return s ? xstrdup(s) : NULL;
+}
+
+void el_run_ref_free(el_run_ref *ref) {
+    if (!ref) return;
+    free(ref->name);
+    free(ref->kind);
+    free(ref->status);
+    free(ref->created);
+    free(ref->run_dir);
+    free(ref->config_json);
+    free(ref->error);
+    free(ref->checkpoint);
+    memset(ref, 0, sizeof *ref);
+}
+
+/* "  UUID  NAME  STATUS  CREATED\n" for up to `max` rows of a (uuid, name, status, created)
+ * query; returns the number of rows seen (all of them, also past max). */
+static int64_t list_runs(sqlite3_stmt *st, el_buf *b, int64_t max) {
+    int64_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (n < max)
+            el_buf_printf(b, "\n  %s  %-24s %-11s %s", (const char *)sqlite3_column_text(st, 0),
+                          (const char *)sqlite3_column_text(st, 1),
+                          (const char *)sqlite3_column_text(st, 2),
+                          (const char *)sqlite3_column_text(st, 3));
+        n++;
+    }
+    return n;
+}
+
+int el_registry_resolve_run(el_registry *r, const char *ref, el_run_ref *out) {
+    if (!r || !out) return el_err("el_registry_resolve_run: no registry");
+    memset(out, 0, sizeof *out);
+    out->checkpoint_bytes = -1;
+    if (!ref || !*ref)
+        return el_err("%s: an empty run reference; give a run uuid (or its first characters) or a run "
+                      "name", r->path);
+    /* uuids are lowercase hex: a prefix is compared in lowercase */
+    char *low = xstrdup(ref);
+    bool hexish = true;
+    for (char *p = low; *p; p++) {
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || *p == '-')) hexish = false;
+    }
+    static const char *COLS = "SELECT uuid, name, status, created FROM runs ";
+    sqlite3_stmt *st;
+    char *sql = el_printf("%s WHERE uuid = ?1 OR (?2 AND substr(uuid, 1, length(?1)) = ?1) OR name = ?3"
+                          " ORDER BY uuid = ?1 DESC, created DESC", COLS);
+    int e = prep(r, sql, &st);
+    free(sql);
+    if (e) {
+        free(low);
+        return EL_ERR;
+    }
+    bind_text(st, 1, low);
+    sqlite3_bind_int(st, 2, hexish && strlen(low) <= 36);
+    bind_text(st, 3, ref);
+    char uuid[37] = "";
+    int64_t n = 0;
+    bool exact = false;
+    el_buf cands = {0};
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *u = (const char *)sqlite3_column_text(st, 0);
+        if (n == 0) {
+            snprintf(uuid, sizeof uuid, "%s", u);
+            exact = !strcmp(u, low);
+        }
+        if (n < 20)
+            el_buf_printf(&cands, "\n  %s  %-24s %-11s %s", u, (const char *)sqlite3_column_text(st, 1),
+                          (const char *)sqlite3_column_text(st, 2),
+                          (const char *)sqlite3_column_text(st, 3));
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        el_buf_free(&cands);
+        free(low);
+        return reg_err(r, rc, "looking up a run");
+    }
+    if (n == 0) {
+        el_buf hint = {0};
+        int64_t total = 0;
+        if (prep(r, "SELECT uuid, name, status, created FROM runs ORDER BY created DESC", &st) == EL_OK) {
+            total = list_runs(st, &hint, 5);
+            sqlite3_finalize(st);
+        }
+        if (total == 0)
+            el_err("%s: no run matches '%s': the registry has no runs (is this the registry you "
+                   "meant? --registry FILE or EMOLAB_REGISTRY)", r->path, ref);
+        else
+            el_err("%s: no run matches '%s' (neither a uuid prefix nor a run name); the latest of "
+                   "its %lld runs:%s", r->path, ref, (long long)total, hint.s);
+        el_buf_free(&hint);
+        el_buf_free(&cands);
+        free(low);
+        return EL_ERR;
+    }
+    if (n > 1 && !exact) {
+        el_err("%s: '%s' is ambiguous: %lld runs match it (by uuid prefix or name)%s%s\ngive more of "
+               "the uuid to pick one", r->path, ref, (long long)n, cands.s, n > 20 ? "\n  ..." : "");
+        el_buf_free(&cands);
+        free(low);
+        return EL_ERR;
+    }
+    el_buf_free(&cands);
+    free(low);
+
+    if (prep(r, "SELECT uuid, name, kind, status, created, run_dir, config_json, error FROM runs WHERE uuid = ?",
+             &st))
+        return EL_ERR;
+    bind_text(st, 1, uuid);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? el_err("%s: run %s vanished while it was being read", r->path, uuid)
+                                 : reg_err(r, rc, "reading a run");
+    }
+    memcpy(out->uuid, uuid, 37);
+    out->name = col_dup(st, 1);
+    out->kind = col_dup(st, 2);
+    out->status = col_dup(st, 3);
+    out->created = col_dup(st, 4);
+    out->run_dir = col_dup(st, 5);
+    out->config_json = col_dup(st, 6);
+    out->error = col_dup(st, 7);
+    sqlite3_finalize(st);
+
+    if (prep(r, "SELECT path, sha256, bytes FROM artifacts WHERE run = ? AND kind = 'checkpoint'"
+                " ORDER BY created DESC LIMIT 1", &st)) {
+        el_run_ref_free(out);
+        return EL_ERR;
+    }
+    bind_text(st, 1, uuid);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->checkpoint = col_dup(st, 0);
+        const char *h = (const char *)sqlite3_column_text(st, 1);
+        snprintf(out->checkpoint_sha256, sizeof out->checkpoint_sha256, "%s", h ? h : "");
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL) out->checkpoint_bytes = sqlite3_column_int64(st, 2);
+    } else if (rc != SQLITE_DONE) {
+        sqlite3_finalize(st);
+        el_run_ref_free(out);
+        return reg_err(r, rc, "reading a run's checkpoint");
+    }
+    sqlite3_finalize(st);
+    return EL_OK;
+}

@@ -131,4 +131,27 @@ int el_registry_find_finished(el_registry *r, const char *config_hash, char uuid
 /* Current status of a run ("running", "finished", ...): 1 found, 0 no such run, -1 error. */
 int el_run_get_status(el_registry *r, const char *uuid, char status[16]);
 
+/* ---- resolving a run reference (emolab predict / ensemble) ---------------------------------
+ * What a command needs to use a recorded run: its identity, state, outputs and checkpoint. */
+typedef struct {
+    char uuid[37];
+    char *name, *kind, *status; /* kind "single" | "ensemble"; status as in runs.status */
+    char *created;              /* ISO UTC time */
+    char *run_dir;              /* NULL when none was recorded */
+    char *config_json;          /* the resolved config (for ensembles: members, thresholds mode) */
+    char *error;                /* runs.error (why it failed / was interrupted), NULL when none */
+    char *checkpoint;           /* path of the newest `checkpoint` artifact, NULL when none */
+    char checkpoint_sha256[65]; /* "" when the artifact has no hash */
+    int64_t checkpoint_bytes;   /* -1 when unknown */
+} el_run_ref;
+
+/* Resolves `ref` to one run: a full uuid (any case), a uuid prefix, or a run name (exact).
+ * All runs matching by prefix or by name are candidates; exactly one must match (a full uuid
+ * always wins). 0 with *out filled, or -1 with a message: "no run matches 'x'" (with the most
+ * recent runs as hints) or "'x' is ambiguous" listing the candidates (uuid, name, status,
+ * created), telling to give more of the uuid. Works on read-only registries. Free with
+ * el_run_ref_free. (Added for `emolab predict`: keep it minimal; reports may share it.) */
+int el_registry_resolve_run(el_registry *r, const char *ref, el_run_ref *out);
+void el_run_ref_free(el_run_ref *ref);
+
 #endif /* EL_REGISTRY_H */

@@ -298,3 +298,190 @@ int el_st_write(const char *path, const el_st_entry *entries, int32_t n,
     }
     return el_afile_commit(f);
 }
+
+/* ---- float conversion -------------------------------------------------------------------- */
+static float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+    if (exp == 0) {
+        if (man == 0) {
+            bits = sign;
+        } else { /* subnormal: normalise */
+            int e = -1;
+            do {
+                e++;
+                man <<= 1;
+            } while (!(man & 0x400));
+            bits = sign | ((uint32_t)(127 - 15 - e) << 23) | ((man & 0x3ff) << 13);
+        }
+    } else if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | (man << 13); /* inf / nan */
+    } else {
+        bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+int el_st_read_f32(const el_st_tensor *t, float *dst, int64_t n, const char *file) {
+    if (n != t->numel)
+        return el_err("%s: tensor '%s': %lld values, %lld expected", file, t->name,
+                      (long long)t->numel, (long long)n);
+    const uint8_t *p = t->data;
+    switch (t->dtype) {
+    case EL_ST_F32:
+        memcpy(dst, p, (size_t)n * 4);
+        return EL_OK;
+    case EL_ST_F16:
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, p + 2 * i, 2);
+            dst[i] = half_to_float(h);
+        }
+        return EL_OK;
+    case EL_ST_BF16:
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, p + 2 * i, 2);
+            uint32_t bits = (uint32_t)h << 16;
+            memcpy(&dst[i], &bits, 4);
+        }
+        return EL_OK;
+    case EL_ST_F64:
+        for (int64_t i = 0; i < n; i++) {
+            double d;
+            memcpy(&d, p + 8 * i, 8);
+            dst[i] = (float)d;
+        }
+        return EL_OK;
+    default:
+        return el_err("%s: tensor '%s': dtype %s is not a floating type (F32, F16, BF16, F64)",
+                      file, t->name, el_st_dtype_name(t->dtype));
+    }
+}
+
+/* ---- sharded models ---------------------------------------------------------------------- */
+static bool plain_file_name(const char *s) {
+    if (!s[0] || !strcmp(s, ".") || !strcmp(s, "..")) return false;
+    for (const char *c = s; *c; c++)
+        if (*c == '/' || *c == '\\' || (unsigned char)*c < 0x20) return false;
+    return true;
+}
+
+int el_st_model_open(const char *dir, el_st_model *out) {
+    memset(out, 0, sizeof *out);
+    out->dir = xstrdup(dir);
+    char *single = el_path_join(dir, "model.safetensors");
+    char *index = el_path_join(dir, "model.safetensors.index.json");
+    int rc = EL_OK;
+    if (el_file_exists(single)) {
+        out->files = xcalloc(1, sizeof *out->files);
+        rc = el_st_open(single, &out->files[0]);
+        if (rc == EL_OK) out->n_files = 1;
+        free(single);
+        free(index);
+        if (rc != EL_OK) el_st_model_close(out);
+        return rc;
+    }
+    free(single);
+    if (!el_file_exists(index)) {
+        char *bin = el_path_join(dir, "pytorch_model.bin");
+        bool has_bin = el_file_exists(bin);
+        free(bin);
+        if (has_bin)
+            rc = el_err("%s: has pytorch_model.bin only; emolab reads safetensors (never pickle): "
+                        "convert it once with transformers (model.save_pretrained(dir, "
+                        "safe_serialization=True)) or take the repository's safetensors revision",
+                        dir);
+        else
+            rc = el_err("%s: no model.safetensors or model.safetensors.index.json", dir);
+        free(index);
+        el_st_model_close(out);
+        return rc;
+    }
+    out->index = index;
+    char *buf = NULL;
+    size_t len = 0;
+    if (el_read_file(index, &buf, &len) != 0) {
+        el_st_model_close(out);
+        return EL_ERR;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(buf);
+    json_t *wm = root ? json_object_get(root, "weight_map") : NULL;
+    if (!root) {
+        rc = el_err("%s:%d:%d: not valid JSON: %s", index, jerr.line, jerr.column, jerr.text);
+    } else if (!json_is_object(wm)) {
+        rc = el_err("%s: weight_map: missing or not an object of tensor -> shard file", index);
+    } else {
+        size_t n = json_object_size(wm);
+        out->map_names = xcalloc(n + 1, sizeof(char *));
+        out->map_files = xcalloc(n + 1, sizeof(int32_t));
+        char **shards = xcalloc(n + 1, sizeof(char *));
+        int32_t n_shards = 0;
+        const char *key;
+        json_t *v;
+        json_object_foreach(wm, key, v) {
+            if (!json_is_string(v) || !plain_file_name(json_string_value(v))) {
+                rc = el_err("%s: weight_map.%s: the shard must be a file name inside %s", index,
+                            key, dir);
+                break;
+            }
+            const char *f = json_string_value(v);
+            int32_t k = 0;
+            while (k < n_shards && strcmp(shards[k], f)) k++;
+            if (k == n_shards) shards[n_shards++] = xstrdup(f);
+            out->map_names[out->n_map] = xstrdup(key);
+            out->map_files[out->n_map++] = k;
+        }
+        if (rc == EL_OK && n_shards == 0) rc = el_err("%s: weight_map is empty", index);
+        if (rc == EL_OK) {
+            out->files = xcalloc((size_t)n_shards, sizeof *out->files);
+            for (int32_t k = 0; k < n_shards && rc == EL_OK; k++) {
+                char *p = el_path_join(dir, shards[k]);
+                rc = el_st_open(p, &out->files[k]);
+                if (rc == EL_OK) out->n_files++;
+                else el_err_prefix("%s lists it", index);
+                free(p);
+            }
+        }
+        for (int32_t i = 0; i < out->n_map && rc == EL_OK; i++) {
+            const el_safetensors *f = &out->files[out->map_files[i]];
+            if (!el_st_find(f, out->map_names[i]))
+                rc = el_err("%s: tensor '%s' is listed in shard %s, which does not hold it", index,
+                            out->map_names[i], f->path);
+        }
+        for (int32_t k = 0; k < n_shards; k++) free(shards[k]);
+        free(shards);
+    }
+    json_decref(root);
+    if (rc != EL_OK) el_st_model_close(out);
+    return rc;
+}
+
+const el_st_tensor *el_st_model_find(const el_st_model *m, const char *name, const char **file) {
+    if (!m->index) {
+        if (m->n_files < 1) return NULL;
+        if (file) *file = m->files[0].path;
+        return el_st_find(&m->files[0], name);
+    }
+    for (int32_t i = 0; i < m->n_map; i++)
+        if (!strcmp(m->map_names[i], name)) {
+            const el_safetensors *f = &m->files[m->map_files[i]];
+            if (file) *file = f->path;
+            return el_st_find(f, name);
+        }
+    return NULL;
+}
+
+void el_st_model_close(el_st_model *m) {
+    for (int32_t i = 0; i < m->n_files; i++) el_st_close(&m->files[i]);
+    free(m->files);
+    for (int32_t i = 0; i < m->n_map; i++) free(m->map_names[i]);
+    free(m->map_names);
+    free(m->map_files);
+    free(m->index);
+    free(m->dir);
+    memset(m, 0, sizeof *m);
+}

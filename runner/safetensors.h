@@ -58,6 +58,29 @@ typedef struct {
     size_t nbytes;
 } el_st_entry;
 
+/* Copies t's values, converted to float32, into dst[0..n) (n must equal t->numel). F32, F16,
+ * BF16 and F64 are accepted; file names the source in messages. Unaligned data is fine. */
+int el_st_read_f32(const el_st_tensor *t, float *dst, int64_t n, const char *file);
+
+/* ---- a model's weights: one file or shards ------------------------------------------------ */
+/* DIR/model.safetensors, or the shards that DIR/model.safetensors.index.json lists
+ * ({"weight_map": {"TENSOR": "SHARD.safetensors", ...}}). Shard names must be plain file
+ * names inside DIR; every tensor the index lists must be in its shard. */
+typedef struct {
+    char *dir;
+    char *index;          /* the index path, NULL for a single file */
+    el_safetensors *files;
+    int32_t n_files;
+    char **map_names;     /* index: tensor -> file number */
+    int32_t *map_files;
+    int32_t n_map;
+} el_st_model;
+
+int el_st_model_open(const char *dir, el_st_model *out);
+/* The tensor, and in *file (may be NULL) the path of the file that holds it. */
+const el_st_tensor *el_st_model_find(const el_st_model *m, const char *name, const char **file);
+void el_st_model_close(el_st_model *m);
+
 /* Writes atomically (temp file, fsync, rename). meta: n_meta key/value pairs. */
 int el_st_write(const char *path, const el_st_entry *entries, int32_t n, const char *const *meta_keys,
                 const char *const *meta_values, int32_t n_meta);

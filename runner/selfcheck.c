@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* selfcheck.c: `emolab selfcheck`: libtorch answers, the shim reports errors instead of
  * aborting, and a 512x768x768 float32 GEMM runs at OpenBLAS speed (not reference BLAS). */
 #include "commands.h"
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cmd_selfcheck(int argc, char **argv) {
     double min_gflops = 40.0; /* reference BLAS gives ~5.6, OpenBLAS ~190 on 2 cores */
@@ -30,6 +32,8 @@ int cmd_selfcheck(int argc, char **argv) {
         }
     }
     int ok = 1;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    ts_set_num_threads((int32_t)(ncpu > 0 ? ncpu : 1)); /* as emolab run does by default */
     printf("libtorch %s, %d threads, CUDA %s\n", ts_version(), ts_get_num_threads(),
            ts_cuda_is_available() ? "available" : "not available");
 

@@ -95,7 +95,9 @@ static const schema_key SCHEMA[] = {
     {"source.limit", K_INT, "0", AT_LEAST(0), .help = "read only the first N rows (0 = all)"},
 
     {"backbone", K_SECTION, "{}", .help = "the text encoder"},
-    {"backbone.type", K_ENUM, "bow", "bow", .help = "bow: fastText-style hashed n-gram embedding bag"},
+    {"backbone.type", K_ENUM, "bow", "bow|hf",
+     .help = "bow: fastText-style hashed n-gram embedding bag; hf: a pretrained Hugging Face encoder "
+             "(BERT, RoBERTa, XLM-RoBERTa, DistilBERT)"},
     {"backbone.dim", K_INT, "128", RANGE('[', 1, 65536, ']'), .when = "backbone.type=bow",
      .help = "embedding width"},
     {"backbone.word_ngrams", K_INT, "2", RANGE('[', 0, 8, ']'), .when = "backbone.type=bow",
@@ -108,8 +110,31 @@ static const schema_key SCHEMA[] = {
      .help = "how the bag is reduced: mean, sum, sum / sqrt(count), or the mean weighted by each "
              "n-gram's inverse document frequency in train (unseen n-grams weigh 0)"},
     {"backbone.lowercase", K_BOOL, "true", .when = "backbone.type=bow", .help = "lowercase before hashing"},
-    {"backbone.lr_scale", K_FLOAT, "1.0", RANGE('(', 0, 1e6, ']'), .when = "backbone.type=bow",
+    {"backbone.lr_scale", K_FLOAT, "1.0", RANGE('(', 0, 1e6, ']'), .when = "backbone.type=bow|hf",
      .help = "backbone learning rate = train.lr * lr_scale"},
+    {"backbone.path", K_STRING, "\"\"", .when = "backbone.type=hf",
+     .help = "local Hugging Face model directory (config.json, model.safetensors or its sharded "
+             "index, tokenizer.json); give path or name"},
+    {"backbone.name", K_STRING, "\"\"", .when = "backbone.type=hf",
+     .help = "ORG/NAME[@REV] on the Hugging Face hub, fetched into HF's cache; give path or name"},
+    {"backbone.max_len", K_INT, "0", RANGE('[', 0, 8192, ']'), .when = "backbone.type=hf",
+     .help = "tokens per text, special tokens included; longer texts are truncated (0 = the "
+             "model's limit, at most 512)"},
+    {"backbone.pooling", K_ENUM, "cls", "cls|mean|max|attention|cls_concat|pooler", .when = "backbone.type=hf",
+     .help = "text vector: CLS token, masked mean or max over tokens, attention (a learned query), "
+             "cls_concat (CLS of the last last_k layers), pooler (BERT's pretrained dense+tanh)"},
+    {"backbone.last_k", K_INT, "4", RANGE('[', 1, 128, ']'), .when = "backbone.type=hf",
+     .help = "cls_concat: how many of the last layers' CLS vectors are concatenated"},
+    {"backbone.text_prefix", K_STRING, "\"\"", .when = "backbone.type=hf",
+     .help = "prepended to every text before tokenizing (e5 models: \"query: \")"},
+    {"backbone.freeze", K_ENUM, "none", "none|all|first_k", .when = "backbone.type=hf",
+     .help = "none: fine-tune everything; all: the encoder is fixed (no-grad, eval mode; features "
+             "cached); first_k: embeddings and the first freeze_k layers are fixed"},
+    {"backbone.freeze_k", K_INT, "0", RANGE('[', 0, 128, ']'), .when = "backbone.type=hf",
+     .help = "freeze: first_k: number of lowest layers frozen (with the embeddings)"},
+    {"backbone.layer_lr_decay", K_FLOAT, "1.0", RANGE('(', 0, 1, ']'), .when = "backbone.type=hf",
+     .help = "layer-wise lr decay: a layer at depth d (0 = embeddings, L = top layer) gets "
+             "lr * decay^(L + 1 - d) (1 = off)"},
 
     {"head", K_SECTION, "{}", .help = "the classifier on top of the pooled features"},
     {"head.layers", K_INT_LIST, "[]", RANGE('[', 1, 1048576, ']'), .max_items = EL_MAX_LAYERS,
@@ -150,6 +175,10 @@ static const schema_key SCHEMA[] = {
      .help = "epochs without improvement before stopping (0 = never stop early)"},
     {"train.threads", K_INT, "0", RANGE('[', 0, 1024, ']'), .help = "libtorch threads (0 = all cores)"},
     {"train.device", K_ENUM, "cpu", "cpu|cuda", .help = "where to train"},
+    {"train.head_lr", K_FLOAT, "0.0", AT_LEAST(0), .when = "backbone.type=hf",
+     .help = "learning rate of the head (and pooling) parameters (0 = train.lr)"},
+    {"train.grad_accum", K_INT, "1", RANGE('[', 1, 4096, ']'), .when = "backbone.type=hf",
+     .help = "micro-batches of batch_size accumulated per optimizer step"},
 
     {"threshold", K_SECTION, "{}", .help = "decision thresholds on the sigmoid outputs"},
     {"threshold.mode", K_ENUM, "per_class", "fixed|global|per_class",
@@ -752,8 +781,9 @@ static el_node *default_value(vctx *v, const schema_key *k, const char *disp, co
             return el_node_new_scalar(!strcmp(format, "goemotions") ? "ru_text" : "text", true, NULL);
         if (!strcmp(rule, "map"))
             return el_node_new_scalar(!strcmp(format, "columns") ? "" : format, true, NULL);
-        if (!strcmp(rule, "enthusiasm"))
-            return el_node_new_scalar(!strcmp(format, "izard") ? "drop" : "", true, NULL);
+        if (!strcmp(rule, "enthusiasm")) /* no rule outside izard: null, which reads back as is */
+            return !strcmp(format, "izard") ? el_node_new_scalar("drop", true, NULL)
+                                            : el_node_new(EL_NODE_NULL, NULL);
         if (!strcmp(rule, "neutral"))
             return el_node_new_scalar(!strcmp(format, "izard") ? "clear_if_emotion" : "keep", true, NULL);
         verr(v, pos, 0, 0, disp, "internal error: unknown default rule %s", rule);
@@ -941,6 +971,17 @@ static void cross_checks(vctx *v) {
     }
     const el_node *bb = el_node_get(v->out, "backbone");
     const el_node *type = el_node_get(bb, "type");
+    if (type && !strcmp(type->scalar, "hf")) {
+        const el_node *path = el_node_get(bb, "path"), *name = el_node_get(bb, "name");
+        bool has_path = path && path->kind == EL_NODE_SCALAR && path->scalar[0];
+        bool has_name = name && name->kind == EL_NODE_SCALAR && name->scalar[0];
+        if (has_path == has_name)
+            verr(v, placed(has_path ? path : NULL, bb), 0, 0, "backbone.path",
+                 has_path ? "give path or name, not both (path: a local model directory, name: "
+                            "ORG/NAME@REV on the hub)"
+                          : "type hf needs path (a local model directory) or name (ORG/NAME@REV "
+                            "on the hub)");
+    }
     if (type && !strcmp(type->scalar, "bow")) {
         const el_node *cn = el_node_get(bb, "char_ngrams"), *wn = el_node_get(bb, "word_ngrams");
         if (cn && cn->n == 2 && wn) {
@@ -1031,6 +1072,18 @@ static void fill_spec(el_spec *s, el_node *r) {
         b->buckets = get_int(r, "backbone.buckets");
         b->lowercase = get_bool(r, "backbone.lowercase");
         b->lr_scale = get_float(r, "backbone.lr_scale");
+    } else if (!strcmp(b->type, "hf")) {
+        b->path = get_str_or_null(r, "backbone.path");
+        b->name = get_str_or_null(r, "backbone.name");
+        b->max_len = (int32_t)get_int(r, "backbone.max_len");
+        b->last_k = (int32_t)get_int(r, "backbone.last_k");
+        b->text_prefix = get_str_or_null(r, "backbone.text_prefix");
+        b->freeze = get_str(r, "backbone.freeze");
+        b->freeze_k = (int32_t)get_int(r, "backbone.freeze_k");
+        b->layer_lr_decay = get_float(r, "backbone.layer_lr_decay");
+        b->lr_scale = get_float(r, "backbone.lr_scale");
+        s->train.head_lr = get_float(r, "train.head_lr");
+        s->train.grad_accum = (int32_t)get_int(r, "train.grad_accum");
     }
 
     el_head_spec *h = &s->head;
@@ -1094,6 +1147,10 @@ void el_spec_free(el_spec *s) {
     free(s->data.root);
     free(s->backbone.type);
     free(s->backbone.pooling);
+    free(s->backbone.path);
+    free(s->backbone.name);
+    free(s->backbone.text_prefix);
+    free(s->backbone.freeze);
     free(s->head.activation);
     free(s->head.norm);
     free(s->head.meta);

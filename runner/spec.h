@@ -117,6 +117,17 @@ typedef struct {
     char *pooling;          /* mean | sum | sqrt (bow); later cls | mean | max | attention */
     bool lowercase;         /* default true */
     double lr_scale;        /* backbone lr = train.lr * lr_scale (default 1) */
+    /* hf: a pretrained Hugging Face encoder (model_hf.c); pooling cls | mean | max |
+     * attention | cls_concat | pooler (BERT's pretrained dense+tanh over CLS) */
+    char *path;             /* local model directory: config.json, *.safetensors, tokenizer.json */
+    char *name;             /* or ORG/NAME[@REV] on the hub, resolved to a local snapshot */
+    int32_t max_len;        /* tokens per text, special tokens included (0 = the model's limit) */
+    int32_t last_k;         /* cls_concat: CLS vectors of the last k layers (default 4) */
+    char *text_prefix;      /* prepended to every text before tokenizing (e5: "query: ") */
+    char *freeze;           /* none | all | first_k (default none) */
+    int32_t freeze_k;       /* first_k: the embeddings and the first k layers are frozen */
+    double layer_lr_decay;  /* (0, 1]: lr scale decay^(L + 1 - depth), depth 0 = embeddings,
+                               1..L = layers, the head keeps 1 (default 1 = off) */
 } el_backbone_spec;
 
 typedef struct {
@@ -147,6 +158,8 @@ typedef struct {
     int32_t es_patience;    /* early_stopping.patience; 0 = off */
     int32_t threads;        /* libtorch threads (0 = all cores) */
     char *device;           /* cpu | cuda */
+    double head_lr;         /* lr of the head (and pooling) parameters; 0 = train.lr */
+    int32_t grad_accum;     /* micro-batches of batch_size per optimizer step (default 1) */
 } el_train_spec;
 
 typedef struct {

@@ -1,7 +1,9 @@
 /* train.c: see train.h. */
 #define _GNU_SOURCE
 #include "train.h"
+#include "hf_config.h"
 #include "safetensors.h"
+#include "tokenize.h"
 #include "util.h"
 
 #include <jansson.h>
@@ -312,7 +314,21 @@ int64_t el_train_estimate_bytes(const el_spec *spec, int64_t n_texts) {
         int64_t chars = b->char_ngram_min > 0 ? 60 * (b->char_ngram_max - b->char_ngram_min + 1) : 0;
         per_text = (int64_t)sizeof(int64_t) * (chars + 12 * b->word_ngrams + 1);
     }
-    params += head_params(&spec->head, b->dim > 0 ? b->dim : 768, 64);
+    int32_t feat = b->dim > 0 ? b->dim : 768;
+    if (el_streq(b->type, "hf") && b->path && b->path[0]) { /* the model's own config.json */
+        el_hf_config hc;
+        if (el_hf_config_load(b->path, &hc) == EL_OK) {
+            const el_encoder_config *e = &hc.enc;
+            int64_t H = e->hidden, I = e->intermediate;
+            params = (int64_t)(e->vocab_size + e->max_positions + e->type_vocab_size) * H +
+                     (int64_t)e->n_layers * (4 * H * H + 2 * H * I + 9 * H + I) + H * H + H;
+            feat = e->hidden * (el_streq(b->pooling, "cls_concat") ? b->last_k : 1);
+            per_text = (int64_t)sizeof(int32_t) * 2 * (b->max_len > 0 ? b->max_len : 128);
+            el_hf_config_free(&hc);
+        }
+        el_clear_error(); /* a bad directory is reported by the model build, with its reasons */
+    }
+    params += head_params(&spec->head, feat, 64);
     /* weights, two AdamW moments, the best epoch's copy; features; libtorch itself */
     return params * 4 * 4 + n_texts * per_text + ((int64_t)400 << 20);
 }
@@ -379,8 +395,10 @@ typedef struct {
     int64_t *perm;
     ts_tensor *trainable; /* the trainable parameters, for clipping */
     int32_t n_trainable;
-    double base_lr[4];
+    double *base_lr;      /* per optimizer group */
     int32_t n_groups;
+    int64_t *batch_off;   /* this epoch's batches: perm[batch_off[k] .. batch_off[k + 1]) */
+    int64_t n_batches;
 } run_state;
 
 static void run_state_free(run_state *s) {
@@ -402,35 +420,85 @@ static void run_state_free(run_state *s) {
     free(s->ybuf);
     free(s->perm);
     free(s->trainable);
+    free(s->base_lr);
+    free(s->batch_off);
 }
 
+/* Parameter groups: one per (backbone/head, decay, lr scale). Backbone lr = train.lr *
+ * backbone.lr_scale * the parameter's own lr_scale (layer-wise decay); head lr = train.head_lr
+ * when set, else train.lr. */
 static int make_optimizer(run_state *s, const el_spec *spec) {
     const el_train_spec *t = &spec->train;
-    /* groups: backbone / head x decay / no decay */
-    ts_tensor *lists[4];
-    int32_t counts[4] = {0};
     el_params *ps = &s->model.params;
-    for (int g = 0; g < 4; g++) lists[g] = xcalloc((size_t)ps->n + 1, sizeof(ts_tensor));
+    int32_t cap = ps->n + 1;
+    ts_tensor **lists = xcalloc((size_t)cap, sizeof(ts_tensor *));
+    int32_t *counts = xcalloc((size_t)cap, sizeof(int32_t));
+    el_param **keys = xcalloc((size_t)cap, sizeof(el_param *)); /* first member of each group */
+    s->n_groups = 0;
     for (int32_t i = 0; i < ps->n; i++) {
         el_param *p = &ps->items[i];
         if (!p->trainable) continue;
-        int g = (p->group == EL_GROUP_HEAD ? 2 : 0) + (p->decay ? 1 : 0);
+        int32_t g = 0;
+        while (g < s->n_groups && !(keys[g]->group == p->group && keys[g]->decay == p->decay &&
+                                    keys[g]->lr_scale == p->lr_scale))
+            g++;
+        if (g == s->n_groups) {
+            keys[g] = p;
+            lists[g] = xcalloc((size_t)cap, sizeof(ts_tensor));
+            s->n_groups++;
+        }
         lists[g][counts[g]++] = p->t;
     }
-    ts_param_group groups[4];
-    s->n_groups = 0;
-    for (int g = 0; g < 4; g++) {
-        if (!counts[g]) continue;
-        double lr = t->lr * (g < 2 ? spec->backbone.lr_scale : 1.0);
-        groups[s->n_groups] = (ts_param_group){lists[g], counts[g], lr, (g & 1) ? t->weight_decay : 0.0};
-        s->base_lr[s->n_groups++] = lr;
+    ts_param_group *groups = xcalloc((size_t)s->n_groups + 1, sizeof *groups);
+    s->base_lr = xcalloc((size_t)s->n_groups + 1, sizeof(double));
+    double head_lr = t->head_lr > 0 ? t->head_lr : t->lr;
+    for (int32_t g = 0; g < s->n_groups; g++) {
+        double lr = keys[g]->group == EL_GROUP_HEAD
+                        ? head_lr
+                        : t->lr * spec->backbone.lr_scale * keys[g]->lr_scale;
+        groups[g] = (ts_param_group){lists[g], counts[g], lr, keys[g]->decay ? t->weight_decay : 0.0};
+        s->base_lr[g] = lr;
     }
     ts_optim_params op = ts_optim_default_params();
     op.momentum = t->momentum;
-    s->opt = el_streq(t->optimizer, "sgd") ? ts_sgd_new(groups, s->n_groups, op)
-                                           : ts_adamw_new(groups, s->n_groups, op);
-    for (int g = 0; g < 4; g++) free(lists[g]);
+    s->opt = s->n_groups == 0 ? NULL
+             : el_streq(t->optimizer, "sgd") ? ts_sgd_new(groups, s->n_groups, op)
+                                             : ts_adamw_new(groups, s->n_groups, op);
+    for (int32_t g = 0; g < s->n_groups; g++) free(lists[g]);
+    free(lists);
+    free(counts);
+    free(keys);
+    free(groups);
+    if (s->n_groups == 0) return el_err("optimizer: the model has no trainable parameters");
     if (!s->opt) return el_err("optimizer: %s", ts_last_error());
+    return EL_OK;
+}
+
+/* This epoch's batches into s->perm / s->batch_off: length-bucketed when the backbone knows
+ * its rows' token counts (similar lengths together: less padding), else a plain shuffle. */
+static int plan_batches(run_state *s, const el_spec *spec, const void *inputs, int64_t n,
+                        int32_t epoch, uint64_t *rng) {
+    const el_backbone_ops *ops = s->model.backbone->ops;
+    int32_t bs = spec->train.batch_size;
+    const int32_t *lens = ops->lengths ? ops->lengths(inputs) : NULL;
+    int64_t nb = (n + bs - 1) / bs;
+    s->batch_off = xrealloc(s->batch_off, (size_t)(nb + 1) * sizeof(int64_t));
+    s->n_batches = nb;
+    if (lens && n <= INT32_MAX) {
+        el_bucket_params bp = el_bucket_default_params();
+        bp.batch_size = bs;
+        bp.seed = (uint64_t)spec->train.seed * 1000003ULL + (uint64_t)epoch;
+        el_batch_plan plan;
+        if (el_bucket_plan(lens, (int32_t)n, bp, &plan) != 0) return EL_ERR;
+        for (int64_t i = 0; i < n; i++) s->perm[i] = plan.order[i];
+        for (int64_t k = 0; k <= nb && k <= plan.n_batches; k++) s->batch_off[k] = plan.offsets[k];
+        s->n_batches = plan.n_batches;
+        el_batch_plan_free(&plan);
+        return EL_OK;
+    }
+    shuffle(s->perm, n, rng); /* continues from the previous epoch's order */
+    for (int64_t k = 0; k < nb; k++) s->batch_off[k] = k * bs;
+    s->batch_off[nb] = n;
     return EL_OK;
 }
 
@@ -488,13 +556,14 @@ int el_train_run(const el_train_ctx *ctx, el_train_result *res) {
     s.probs_val = xmalloc((size_t)(va->n * k) * sizeof(float) + 1);
     s.best_probs_val = xmalloc((size_t)(va->n * k) * sizeof(float) + 1);
     s.ybuf = xmalloc((size_t)t->batch_size * (size_t)k * sizeof(float));
-    s.perm = xmalloc((size_t)tr->n * sizeof(int64_t));
+    s.perm = xmalloc((size_t)tr->n * sizeof(int64_t) + 1);
     for (int64_t i = 0; i < tr->n; i++) s.perm[i] = i;
     s.trainable = xmalloc((size_t)s.model.params.n * sizeof(ts_tensor) + 1);
     for (int32_t i = 0; i < s.model.params.n; i++)
         if (s.model.params.items[i].trainable) s.trainable[s.n_trainable++] = s.model.params.items[i].t;
 
-    int64_t steps_per_epoch = (tr->n + t->batch_size - 1) / t->batch_size;
+    int32_t accum = t->grad_accum > 1 ? t->grad_accum : 1;
+    int64_t steps_per_epoch = ((tr->n + t->batch_size - 1) / t->batch_size + accum - 1) / accum;
     int64_t total_steps = steps_per_epoch * t->epochs, step = 0, samples = 0, step_at_snap = -1;
     uint64_t rng = (uint64_t)t->seed * 0x9e3779b97f4a7c15ULL + 1;
     double best = -INFINITY, train_time = 0;
@@ -504,50 +573,67 @@ int el_train_run(const el_train_ctx *ctx, el_train_result *res) {
 
     for (int32_t epoch = 1; epoch <= t->epochs && rc == EL_OK; epoch++) {
         double te0 = el_now();
-        shuffle(s.perm, tr->n, &rng);
+        if (plan_batches(&s, spec, s.in_train, tr->n, epoch, &rng) != 0) {
+            rc = EL_ERR;
+            break;
+        }
         el_progress bar;
         char label[64], suffix[96];
         snprintf(label, sizeof label, "epoch %d/%d", epoch, t->epochs);
         el_progress_begin(&bar, label, tr->n, "samples");
         double loss_sum = 0;
-        int64_t loss_n = 0;
-        for (int64_t b = 0; b < tr->n; b += t->batch_size) {
-            int32_t nb = (int32_t)(tr->n - b < t->batch_size ? tr->n - b : t->batch_size);
-            if (nb < 2 && el_streq(spec->head.norm, "batch")) continue; /* batch norm needs 2 */
-            const int64_t *rows = s.perm + b;
-            for (int32_t i = 0; i < nb; i++)
-                for (int32_t j = 0; j < k; j++) s.ybuf[i * k + j] = tr->y[rows[i] * k + j];
+        int64_t loss_n = 0, done = 0;
+        /* gradient accumulation: `accum` micro-batches per optimizer step, each micro-batch's
+         * mean loss weighted by its share of the step's rows (= the mean over all of them) */
+        for (int64_t k0 = 0; k0 < s.n_batches; k0 += accum) {
+            int64_t k1 = k0 + accum < s.n_batches ? k0 + accum : s.n_batches;
+            int64_t group_rows = s.batch_off[k1] - s.batch_off[k0];
             double f = lr_factor(t, step, total_steps);
             for (int32_t g = 0; g < s.n_groups; g++) ts_optim_set_lr(s.opt, g, s.base_lr[g] * f);
-            ts_scope_begin();
-            int64_t yshape[2] = {nb, k};
-            ts_tensor y = ts_from_data(s.ybuf, TS_F32, yshape, 2);
-            ts_tensor logits = el_model_forward(&s.model, s.in_train, rows, nb, true);
-            ts_tensor loss = logits && y ? loss_fn(t, logits, y, s.pos_weight) : NULL;
-            double lv = NAN;
-            if (!loss || ts_backward(loss) != 0 || ts_item(loss, &lv) != 0) {
-                rc = el_err("training step %lld: %s", (long long)step + 1,
-                            logits ? ts_last_error() : el_last_error());
-            } else if (!isfinite(lv)) {
-                rc = el_err("the loss became %s at epoch %d, step %lld (lr %.3g): lower train.lr "
-                            "or set train.grad_clip",
-                            isnan(lv) ? "NaN" : "infinite", epoch, (long long)step + 1,
-                            t->lr * f);
-            } else {
+            int64_t stepped_rows = 0;
+            for (int64_t kb = k0; kb < k1 && rc == EL_OK; kb++) {
+                int32_t nb = (int32_t)(s.batch_off[kb + 1] - s.batch_off[kb]);
+                if (nb < 2 && el_streq(spec->head.norm, "batch")) continue; /* batch norm needs 2 */
+                const int64_t *rows = s.perm + s.batch_off[kb];
+                for (int32_t i = 0; i < nb; i++)
+                    for (int32_t j = 0; j < k; j++) s.ybuf[i * k + j] = tr->y[rows[i] * k + j];
+                ts_scope_begin();
+                int64_t yshape[2] = {nb, k};
+                ts_tensor y = ts_from_data(s.ybuf, TS_F32, yshape, 2);
+                ts_tensor logits = el_model_forward(&s.model, s.in_train, rows, nb, true);
+                ts_tensor loss = logits && y ? loss_fn(t, logits, y, s.pos_weight) : NULL;
+                ts_tensor scaled = loss && k1 - k0 > 1
+                                       ? ts_mul_scalar(loss, (double)nb / (double)group_rows)
+                                       : loss;
+                double lv = NAN;
+                if (!scaled || ts_backward(scaled) != 0 || ts_item(loss, &lv) != 0) {
+                    rc = el_err("training step %lld: %s", (long long)step + 1,
+                                logits ? ts_last_error() : el_last_error());
+                } else if (!isfinite(lv)) {
+                    rc = el_err("the loss became %s at epoch %d, step %lld (lr %.3g): lower "
+                                "train.lr or set train.grad_clip",
+                                isnan(lv) ? "NaN" : "infinite", epoch, (long long)step + 1,
+                                t->lr * f);
+                }
+                ts_scope_end();
+                if (rc != EL_OK) break;
+                loss_sum += lv * nb;
+                loss_n += nb;
+                stepped_rows += nb;
+            }
+            if (rc == EL_OK && stepped_rows > 0) {
                 if ((t->grad_clip > 0 &&
                      ts_clip_grad_norm(s.trainable, s.n_trainable, t->grad_clip, NULL) != 0) ||
                     ts_optim_step(s.opt) != 0)
                     rc = el_err("optimizer step %lld: %s", (long long)step + 1, ts_last_error());
-                ts_optim_zero_grad(s.opt);
             }
-            ts_scope_end();
+            ts_optim_zero_grad(s.opt);
             if (rc != EL_OK) break;
-            loss_sum += lv * nb;
-            loss_n += nb;
-            samples += nb;
+            samples += stepped_rows;
+            done += group_rows;
             step++;
-            snprintf(suffix, sizeof suffix, "loss %.4f", loss_sum / (double)loss_n);
-            el_progress_update(&bar, b + nb, suffix);
+            snprintf(suffix, sizeof suffix, "loss %.4f", loss_n ? loss_sum / (double)loss_n : 0);
+            el_progress_update(&bar, done, suffix);
             if (ctx->stop && *ctx->stop) {
                 interrupted = true;
                 break;

@@ -26,7 +26,7 @@ pkgs=(build-essential cmake pkg-config git ca-certificates
       libtorch-dev libopenblas0-pthread
       libyaml-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev libjansson-dev libutf8proc-dev libssl-dev)
 test_pkgs=(python3 python3-venv python3-torch python3-sklearn python3-numpy
-           libmicrohttpd-dev clang libclang-rt-14-dev valgrind)
+           libmicrohttpd-dev clang libclang-rt-14-dev valgrind chromium)
 [ "$want_test" = 1 ] && pkgs+=("${test_pkgs[@]}")
 
 missing=()

@@ -5,9 +5,13 @@
  *  - el_http_parse_header_line read the status code with atoi past the end of a header line
  *    that is not NUL-terminated (fuzz_http_headers), and accepted any number of digits;
  *  - el_hub_parse_file_headers / el_hub_parse_listing: the buffer entry points behave as the
- *    fetch did before they were split out (refusals, normalised ETags, unsafe names). */
+ *    fetch did before they were split out (refusals, normalised ETags, unsafe names);
+ *  - safetensors: a sharded index with a shard per tensor made the shard lookup quadratic
+ *    (200,000 tensors: minutes); el_st_find was a linear scan, so checking every tensor of a
+ *    file with many was quadratic too (200,000 tensors: over a minute). */
 #include "hub.h"
 #include "http.h"
+#include "safetensors.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -150,8 +154,58 @@ static void test_listing(void) {
     }
 }
 
+static void test_safetensors_scale(void) {
+    /* an index listing 200,000 tensors, each in its own shard: refused at the shard bound */
+    el_buf b = {0};
+    el_buf_puts(&b, "{\"weight_map\": {");
+    for (int i = 0; i < 200000; i++)
+        el_buf_printf(&b, "%s\"t%06d\": \"s%06d.safetensors\"", i ? "," : "", i, i);
+    el_buf_puts(&b, "}}");
+    el_st_model m;
+    memset(&m, 0, sizeof m);
+    char **shards;
+    int32_t n;
+    double t0 = el_now();
+    int rc = el_st_index_parse(b.s, b.len, "x/model.safetensors.index.json", "x", &m, &shards, &n);
+    double dt = el_now() - t0;
+    CHECK(rc != EL_OK && strstr(el_last_error(), "shard files"), "refused: %s", el_last_error());
+    CHECK(dt < 10, "the index took %.1fs", dt);
+    el_st_model_close(&m);
+    el_buf_free(&b);
+
+    /* one file with 200,000 (empty) tensors: every one looked up */
+    el_buf h = {0};
+    el_buf_puts(&h, "{");
+    for (int i = 0; i < 200000; i++)
+        el_buf_printf(&h, "%s\"tensor.%06d\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}",
+                      i ? "," : "", (i * 7919) % 200000);
+    el_buf_puts(&h, "}");
+    size_t len = 8 + h.len;
+    uint8_t *file = xmalloc(len);
+    for (int i = 0; i < 8; i++) file[i] = (uint8_t)((uint64_t)h.len >> (8 * i));
+    memcpy(file + 8, h.s, h.len);
+    el_safetensors st;
+    CHECK(el_st_parse(file, len, "many.safetensors", &st) == EL_OK, "%s", el_last_error());
+    t0 = el_now();
+    int found = 0;
+    char name[32];
+    for (int i = 0; i < st.n; i++) {
+        snprintf(name, sizeof name, "tensor.%06d", i);
+        const el_st_tensor *t = el_st_find(&st, name);
+        found += t && !strcmp(t->name, name);
+    }
+    dt = el_now() - t0;
+    CHECK(found == 200000 && !el_st_find(&st, "tensor.200000") && !el_st_find(&st, ""),
+          "found %d", found);
+    CHECK(dt < 10, "200,000 lookups took %.1fs", dt);
+    el_st_close(&st);
+    free(file);
+    el_buf_free(&h);
+}
+
 int main(void) {
     test_err_alias();
+    test_safetensors_scale();
     test_status_line();
     test_file_headers();
     test_listing();

@@ -110,3 +110,13 @@ put("hf_config", "distilbert", json.dumps({
 put("hf_config", "unsupported", json.dumps({
     "model_type": "bert", "hidden_size": 30, "num_attention_heads": 4,
     "position_embedding_type": "relative_key", "is_decoder": True, "hidden_act": "swish"}))
+
+# ---- model.safetensors.index.json of sharded checkpoints ----------------------------------------
+put("st_index", "two_shards", json.dumps({
+    "metadata": {"total_size": 123456},
+    "weight_map": {"bert.embeddings.word_embeddings.weight": "model-00001-of-00002.safetensors",
+                   "bert.encoder.layer.0.attention.self.query.weight": "model-00001-of-00002.safetensors",
+                   "bert.pooler.dense.weight": "model-00002-of-00002.safetensors"}}, indent=2))
+put("st_index", "escape", json.dumps({"weight_map": {"a": "../outside.safetensors", "b": "/etc/x"}}))
+put("st_index", "empty", json.dumps({"weight_map": {}}))
+put("st_index", "not_object", json.dumps({"weight_map": ["a.safetensors"]}))

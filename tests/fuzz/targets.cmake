@@ -1,5 +1,6 @@
 # Included by tests/CMakeLists.txt in a fuzz build (-DEMOLAB_FUZZ=ON, clang) after every area:
-# collects the libFuzzer targets of all areas (executables named fuzz_*), makes `fuzz_all` build
+# collects the libFuzzer targets of all areas (executables named fuzz_*, but not the fuzz_*_replay
+# programs of the normal build), makes `fuzz_all` build
 # them, and writes ${CMAKE_BINARY_DIR}/fuzz_targets.txt, one line per target:
 #   NAME<TAB>BINARY<TAB>SEED_DIR
 # which tests/fuzz/smoke.sh (the ctest smoke run) and tests/fuzz/run_long.sh read.
@@ -17,7 +18,7 @@ function(emolab_fuzz_manifest dirs)
     get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
     foreach(t ${targets})
       get_target_property(type ${t} TYPE)
-      if(NOT t MATCHES "^fuzz_" OR NOT type STREQUAL "EXECUTABLE")
+      if(NOT t MATCHES "^fuzz_" OR t MATCHES "_replay$" OR NOT type STREQUAL "EXECUTABLE")
         continue()
       endif()
       string(REGEX REPLACE "^fuzz_" "" stem ${t})

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Long fuzz runs (the bar: 10 minutes per target, 0 crashes, hangs, leaks).
-#   tests/fuzz/run_long.sh TARGET|all [SECONDS=600] [PARALLEL=1]
+#   tests/fuzz/run_long.sh TARGET[,TARGET...]|all [SECONDS=600] [PARALLEL=1]
 #   tests/fuzz/run_long.sh list
 # TARGET is a name from build-fuzz/fuzz_targets.txt (e.g. fuzz_safetensors); `all` runs every
 # target, PARALLEL of them at a time (each libFuzzer process uses one core). The working corpus
@@ -34,7 +34,7 @@ one() {
 bad=0 found=0
 pids=()
 while IFS=$'\t' read -r name bin seeds; do
-  [ "$what" = all ] || [ "$what" = "$name" ] || continue
+  [ "$what" = all ] || [[ ",$what," == *",$name,"* ]] || continue
   found=1
   if [ "$par" -le 1 ]; then
     one "$name" "$bin" "$seeds" || bad=1

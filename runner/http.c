@@ -224,15 +224,25 @@ static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
     xfer *x = ud;
     size_t n = size * nitems;
-    el_http_response *r = x->r;
+    el_http_parse_header_line(x->r, buf, n);
+    return n;
+}
+
+void el_http_parse_header_line(el_http_response *r, const char *buf, size_t n) {
     if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
         headers_clear(r);
+        /* "HTTP/1.1 200 OK": three digits after the first space, read within the n bytes (the
+         * buffer is not NUL-terminated); anything else is status 0 */
         const char *sp = memchr(buf, ' ', n);
-        r->status = sp ? atoi(sp + 1) : 0;
-        return n;
+        size_t at = sp ? (size_t)(sp - buf) + 1 : n, k = 0;
+        int32_t st = 0;
+        while (at + k < n && k < 4 && buf[at + k] >= '0' && buf[at + k] <= '9')
+            st = st * 10 + (buf[at + k++] - '0');
+        r->status = k == 3 ? st : 0;
+        return;
     }
     const char *colon = memchr(buf, ':', n);
-    if (!colon || r->n_headers >= EL_HTTP_MAX_HEADERS) return n;
+    if (!colon || r->n_headers >= EL_HTTP_MAX_HEADERS) return;
     size_t nn = (size_t)(colon - buf);
     const char *v = colon + 1, *end = buf + n;
     while (v < end && (*v == ' ' || *v == '\t')) v++;
@@ -242,7 +252,6 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
     r->names[r->n_headers] = name;
     r->values[r->n_headers] = el_strndup(v, (size_t)(end - v));
     r->n_headers++;
-    return n;
 }
 
 static void keep_errbody(xfer *x, const char *ptr, size_t n) {

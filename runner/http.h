@@ -14,6 +14,7 @@
 #define EL_HTTP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -75,6 +76,11 @@ typedef struct {
  * the server's own message when it gave one). The file is left in place on failure. */
 int el_http_download(const char *url, const char *path, int64_t expected_size,
                      const el_http_params *p, el_http_response *r, el_http_download_info *info);
+
+/* One header line as libcurl hands it over ("HTTP/1.1 200 OK\r\n" starts a new response and
+ * clears the headers; "Name: value\r\n" adds one, name lowercased, value trimmed); at most
+ * EL_HTTP_MAX_HEADERS are kept. The buffer need not be NUL-terminated. Fuzzed by tests/fuzz. */
+void el_http_parse_header_line(el_http_response *r, const char *buf, size_t n);
 
 /* Percent-encodes one path segment or query value (RFC 3986 unreserved kept). malloc'd. */
 char *el_http_escape(const char *s);

@@ -595,6 +595,53 @@ static void listing_free(hub_listing *l) {
     memset(l, 0, sizeof *l);
 }
 
+int el_hub_parse_listing(const char *json, size_t len, char commit[41], char ***files,
+                         int32_t *n_files) {
+    *files = NULL;
+    *n_files = 0;
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, 0, &jerr);
+    if (!root || !json_is_object(root)) {
+        el_err("%s at line %d", root ? "not an object" : jerr.text, root ? 1 : jerr.line);
+        json_decref(root);
+        return 1;
+    }
+    const char *sha = json_string_value(json_object_get(root, "sha"));
+    json_t *sib = json_object_get(root, "siblings");
+    if (!sha || !el_is_hex(sha, 40) || !json_is_array(sib)) {
+        el_err("it lacks a 40-hex 'sha' or a 'siblings' list");
+        json_decref(root);
+        return 2;
+    }
+    memcpy(commit, sha, 41);
+    size_t n = json_array_size(sib);
+    char **names = xcalloc(n ? n : 1, sizeof(char *));
+    int32_t k = 0;
+    int rc = EL_OK;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = json_string_value(json_object_get(json_array_get(sib, i), "rfilename"));
+        if (!name) {
+            el_err("entry %zu of 'siblings' has no 'rfilename'", i);
+            rc = 3;
+            break;
+        }
+        if (el_hub_check_filename(name) != EL_OK) {
+            rc = 4;
+            break;
+        }
+        names[k++] = xstrdup(name);
+    }
+    json_decref(root);
+    if (rc != EL_OK) {
+        for (int32_t i = 0; i < k; i++) free(names[i]);
+        free(names);
+        return rc;
+    }
+    *files = names;
+    *n_files = k;
+    return EL_OK;
+}
+
 /* EL_OK with the listing; EL_ERR with a message; *unreachable set when no answer came. */
 static int fetch_listing(hub_ctx *c, hub_listing *out, bool *unreachable) {
     memset(out, 0, sizeof *out);
@@ -632,42 +679,32 @@ static int fetch_listing(hub_ctx *c, hub_listing *out, bool *unreachable) {
                what, url, ct ? ct : "unknown", c->endpoint);
         goto done;
     }
-    json_error_t jerr;
-    json_t *root = json_loadb(body, (size_t)blen, 0, &jerr);
-    if (!root || !json_is_object(root)) {
-        el_err("%s: %s did not answer JSON (%s at line %d): check HF_ENDPOINT=%s", what, url,
-               root ? "not an object" : jerr.text, jerr.line, c->endpoint);
-        json_decref(root);
-        goto done;
-    }
-    const char *sha = json_string_value(json_object_get(root, "sha"));
-    json_t *sib = json_object_get(root, "siblings");
-    if (!sha || !el_is_hex(sha, 40) || !json_is_array(sib)) {
+    int32_t nf = 0;
+    int prc = el_hub_parse_listing(body, (size_t)blen, out->commit, &out->names, &nf);
+    char *why = xstrdup(el_last_error());
+    switch (prc) {
+    case EL_OK:
+        out->n = nf;
+        rc = EL_OK;
+        break;
+    case 1:
+        el_err("%s: %s did not answer JSON (%s): check HF_ENDPOINT=%s", what, url, why,
+               c->endpoint);
+        break;
+    case 2:
         el_err("%s: the answer of %s lacks a 40-hex 'sha' or a 'siblings' list: HF_ENDPOINT=%s "
                "does not look like a Hugging Face hub", what, url, c->endpoint);
-        json_decref(root);
-        goto done;
+        break;
+    case 3:
+        el_err("%s: %s", what, why);
+        break;
+    default:
+        el_err_prefix("%s: the hub's file list holds an unsafe path; refusing to fetch anything "
+                      "from %s@%s (check that HF_ENDPOINT=%s is a trustworthy hub)",
+                      what, c->repo, c->rev, c->endpoint);
+        break;
     }
-    memcpy(out->commit, sha, 41);
-    size_t n = json_array_size(sib);
-    out->names = xcalloc(n ? n : 1, sizeof(char *));
-    rc = EL_OK;
-    for (size_t i = 0; i < n; i++) {
-        const char *name = json_string_value(json_object_get(json_array_get(sib, i), "rfilename"));
-        if (!name) {
-            rc = el_err("%s: entry %zu of 'siblings' has no 'rfilename'", what, i);
-            break;
-        }
-        if (el_hub_check_filename(name) != EL_OK) {
-            rc = el_err_prefix("%s: the hub's file list holds an unsafe path; refusing to fetch "
-                               "anything from %s@%s (check that HF_ENDPOINT=%s is a trustworthy "
-                               "hub)", what, c->repo, c->rev, c->endpoint);
-            break;
-        }
-        out->names[out->n++] = xstrdup(name);
-    }
-    json_decref(root);
-    if (rc != EL_OK) listing_free(out);
+    free(why);
 done:
     el_http_response_free(&r);
     free(body);
@@ -700,6 +737,49 @@ static char *url_origin(const char *url) {
     return el_strndup(url, (size_t)(e - url));
 }
 
+char *el_hub_redirect_target(const char *url, const char *loc) {
+    char *o = url_origin(url);
+    char *next = NULL;
+    if (loc[0] == '/' && loc[1] != '/') {
+        next = el_printf("%s%s", o, loc);
+    } else {
+        char *lo = url_origin(loc);
+        if (!strcmp(lo, o)) next = xstrdup(loc);
+        free(lo);
+    }
+    free(o);
+    return next;
+}
+
+int el_hub_parse_file_headers(const el_http_response *r, char commit[41], char **etag,
+                              int64_t *size, bool *lfs) {
+    *etag = NULL;
+    *size = -1;
+    *lfs = false;
+    const char *cm = el_http_header(r, "x-repo-commit");
+    const char *le = el_http_header(r, "x-linked-etag");
+    const char *et = el_http_header(r, "etag");
+    const char *ls = el_http_header(r, "x-linked-size");
+    const char *cl = el_http_header(r, "content-length");
+    if (!cm || !el_is_hex(cm, 40)) return 1;
+    memcpy(commit, cm, 41);
+    char *e = normalize_etag(le ? le : et);
+    if (!e) return 2;
+    if (!etag_safe(e)) {
+        free(e);
+        return 3;
+    }
+    for (char *q = e; *q; q++) *q = (char)tolower((unsigned char)*q);
+    *etag = e;
+    *lfs = le != NULL;
+    int64_t v;
+    if (ls && el_parse_i64(ls, &v) == EL_OK && v >= 0)
+        *size = v;
+    else if (!*lfs && r->status == 200 && cl && el_parse_i64(cl, &v) == EL_OK && v >= 0)
+        *size = v;
+    return EL_OK;
+}
+
 /* HEAD the resolve URL of f->path at `rev`; fills etag/size/lfs and (when commit_out is given)
  * the commit the hub reports. */
 static int head_file(hub_ctx *c, hub_file *f, const char *rev, char commit_out[41],
@@ -721,16 +801,7 @@ static int head_file(hub_ctx *c, hub_file *f, const char *rev, char commit_out[4
         /* a redirect on the hub's own origin (a renamed repository) is followed; one to
          * another origin goes to the storage backend, and this answer carries the metadata */
         if (r.status >= 300 && r.status < 400 && loc && !el_http_header(&r, "x-repo-commit")) {
-            char *o = url_origin(url);
-            char *next = NULL;
-            if (loc[0] == '/' && loc[1] != '/') {
-                next = el_printf("%s%s", o, loc);
-            } else {
-                char *lo = url_origin(loc);
-                if (!strcmp(lo, o)) next = xstrdup(loc);
-                free(lo);
-            }
-            free(o);
+            char *next = el_hub_redirect_target(url, loc);
             if (next) {
                 free(url);
                 url = next;
@@ -743,33 +814,22 @@ static int head_file(hub_ctx *c, hub_file *f, const char *rev, char commit_out[4
         hub_status_error(c, &r, what, f->path);
         goto done;
     }
-    const char *commit = el_http_header(&r, "x-repo-commit");
-    const char *le = el_http_header(&r, "x-linked-etag");
-    const char *et = el_http_header(&r, "etag");
-    const char *ls = el_http_header(&r, "x-linked-size");
-    const char *cl = el_http_header(&r, "content-length");
-    if (!commit || !el_is_hex(commit, 40)) {
+    char commit[41];
+    free(f->etag);
+    f->etag = NULL;
+    int prc = el_hub_parse_file_headers(&r, commit, &f->etag, &f->size, &f->lfs);
+    if (prc == 1) {
         el_err("%s: the answer (HTTP %d) has no X-Repo-Commit header: HF_ENDPOINT=%s does not "
                "look like a Hugging Face hub, or a proxy strips its headers",
                what, (int)r.status, c->endpoint);
         goto done;
     }
-    if (commit_out) memcpy(commit_out, commit, 41);
-    free(f->etag);
-    f->etag = normalize_etag(le ? le : et);
-    if (!f->etag || !etag_safe(f->etag)) {
+    if (prc != EL_OK) {
         el_err("%s: the hub gave %s ETag; cannot name the blob (HF_ENDPOINT=%s)", what,
-               f->etag ? "an unusable" : "no", c->endpoint);
+               prc == 2 ? "no" : "an unusable", c->endpoint);
         goto done;
     }
-    for (char *q = f->etag; *q; q++) *q = (char)tolower((unsigned char)*q);
-    f->lfs = le != NULL;
-    f->size = -1;
-    int64_t v;
-    if (ls && el_parse_i64(ls, &v) == EL_OK && v >= 0)
-        f->size = v;
-    else if (!f->lfs && r.status == 200 && cl && el_parse_i64(cl, &v) == EL_OK && v >= 0)
-        f->size = v;
+    if (commit_out) memcpy(commit_out, commit, 41);
     free(f->url);
     f->url = resolve_url(c, commit, f->path);
     rc = EL_OK;

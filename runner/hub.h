@@ -25,6 +25,7 @@
 #include "http.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
@@ -89,5 +90,22 @@ char *el_hub_endpoint(const char *option);    /* without a trailing '/', malloc'
  * characters (the message never quotes it). The caller wipes and frees it. */
 int el_hub_token(char **token);
 bool el_hub_offline_env(void);                /* HF_HUB_OFFLINE in 1/ON/YES/TRUE */
+
+/* ---- the hub's answers, parsed from buffers (the fetch uses these; fuzzed by tests/fuzz) ---- */
+/* The model API's JSON ({"sha": 40 hex, "siblings": [{"rfilename": ...}, ...]}): EL_OK with
+ * the commit and the file names (malloc'd array of malloc'd strings); otherwise a message and
+ * 1 (not a JSON object), 2 (no 40-hex sha or siblings list), 3 (an entry without rfilename) or
+ * 4 (an unsafe file name: see el_hub_check_filename). */
+int el_hub_parse_listing(const char *json, size_t len, char commit[41], char ***files,
+                         int32_t *n_files);
+/* A resolve HEAD answer's metadata: X-Repo-Commit, the blob name (X-Linked-Etag or ETag, quotes
+ * and W/ dropped, lowercased, [A-Za-z0-9_-]{1,128}), its size (X-Linked-Size, or Content-Length
+ * of a 200 for plain files; -1 when unknown) and whether it is an LFS file. EL_OK, or 1 (no
+ * valid commit), 2 (no ETag), 3 (an ETag unusable as a file name); *etag is malloc'd. */
+int el_hub_parse_file_headers(const el_http_response *r, char commit[41], char **etag,
+                              int64_t *size, bool *lfs);
+/* The URL a redirect from `url` to Location `loc` leads to when it stays on the same origin
+ * (scheme://host:port), else NULL. malloc'd. */
+char *el_hub_redirect_target(const char *url, const char *loc);
 
 #endif /* EL_HUB_H */

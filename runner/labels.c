@@ -361,7 +361,7 @@ int el_labels_load(const char *name_or_path, el_label_config *out) {
     if (!path) return EL_ERR;
     char *buf = NULL;
     size_t len = 0;
-    if (el_read_file(path, &buf, &len)) {
+    if (el_read_file_max(path, &buf, &len, (size_t)16 << 20)) { /* a label map is small */
         free(path);
         return EL_ERR;
     }

@@ -13,6 +13,7 @@
 #endif
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,9 @@ static int exec_torch(char **argv) {
 #endif
 
 int main(int argc, char **argv) {
+    /* a file-size limit (ulimit -f) makes writes fail with EFBIG, reported like a full disk,
+     * instead of killing the process in the middle of a registry or checkpoint write */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -158,7 +158,10 @@ static ts_tensor activate(const char *act, ts_tensor x) {
 
 static ts_tensor layer_forward(const el_head *h, const el_head_layer *L, ts_tensor x,
                                bool hidden, bool training) {
+    /* each step checks the last one: the first failure's message (e.g. an allocation that
+     * failed) must not be replaced by the next op's "x is NULL" */
     ts_tensor y = h->cfg.dropout > 0 ? ts_dropout(x, h->cfg.dropout, training) : x;
+    if (!y) return NULL;
     y = ts_linear(y, L->w, L->b);
     if (!hidden || !y) return y;
     if (L->nw) {
@@ -168,6 +171,7 @@ static ts_tensor layer_forward(const el_head *h, const el_head_layer *L, ts_tens
             y = ts_batch_norm(y, L->nw, L->nb, L->rmean, L->rvar, training, 0.1, 1e-5);
         else
             y = ts_group_norm(y, h->cfg.norm_groups, L->nw, L->nb, 1e-5);
+        if (!y) return NULL;
     }
     y = activate(h->cfg.activation, y);
     if (L->residual && y) y = ts_add(y, x);

@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -170,6 +172,26 @@ static int reg_err(el_registry *r, int rc, const char *what) {
     r->last_rc = rc;
     const char *msg = r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc);
     if (!msg || !*msg || !strcmp(msg, "not an error")) msg = sqlite3_errstr(rc);
+    /* A write past the file-size limit (EFBIG) or onto a full disk often reaches us as a plain
+     * I/O error (a failed -shm or journal allocation), and SQLite does not keep the errno
+     * reliably: look at the limit and the free space, and say which it was. */
+    if ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_FULL) {
+        struct rlimit rl;
+        struct statvfs vfs;
+        char *dir = el_dirname(r->path);
+        bool full = statvfs(dir, &vfs) == 0 &&
+                    (unsigned long long)vfs.f_bavail * vfs.f_frsize < ((unsigned long long)1 << 20);
+        unsigned long long free_kib =
+            full ? (unsigned long long)vfs.f_bavail * vfs.f_frsize / 1024 : 0;
+        free(dir);
+        if (full)
+            return el_err("%s: %s: %s (the disk is full: %llu KiB free; free space and retry; the "
+                          "registry itself is intact)", r->path, what, msg, free_kib);
+        if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+            return el_err("%s: %s: %s (a file-size limit is set, ulimit -f = %llu KiB, and "
+                          "writes beyond it fail: raise the limit and retry; the registry itself "
+                          "is intact)", r->path, what, msg, (unsigned long long)(rl.rlim_cur / 1024));
+    }
     return el_err("%s: %s: %s (%s)", r->path, what, msg, advice(rc, r->path));
 }
 

@@ -98,6 +98,10 @@ static int parse_tensor(const char *name, const char *key, json_t *v, const uint
     return EL_OK;
 }
 
+static int tensor_name_cmp(const void *a, const void *b) {
+    return strcmp((*(el_st_tensor *const *)a)->name, (*(el_st_tensor *const *)b)->name);
+}
+
 int el_st_parse(const void *buf, size_t len, const char *name, el_safetensors *out) {
     memset(out, 0, sizeof *out);
     out->path = xstrdup(name);
@@ -181,6 +185,11 @@ int el_st_parse(const void *buf, size_t len, const char *name, el_safetensors *o
     }
     free(spans);
     if (rc != EL_OK) goto fail;
+    /* names are unique (duplicate keys are refused): a sorted view makes el_st_find a binary
+     * search, so looking up every tensor of a file with many is not quadratic */
+    out->by_name = xcalloc((size_t)(out->n ? out->n : 1), sizeof *out->by_name);
+    for (int32_t i = 0; i < out->n; i++) out->by_name[i] = &out->tensors[i];
+    qsort(out->by_name, (size_t)out->n, sizeof *out->by_name, tensor_name_cmp);
     return EL_OK;
 fail:
     el_st_close(out);
@@ -217,8 +226,19 @@ int el_st_open(const char *path, el_safetensors *out) {
 }
 
 const el_st_tensor *el_st_find(const el_safetensors *st, const char *name) {
-    for (int32_t i = 0; i < st->n; i++)
-        if (!strcmp(st->tensors[i].name, name)) return &st->tensors[i];
+    if (!st->by_name) { /* not from el_st_parse */
+        for (int32_t i = 0; i < st->n; i++)
+            if (!strcmp(st->tensors[i].name, name)) return &st->tensors[i];
+        return NULL;
+    }
+    int32_t lo = 0, hi = st->n - 1;
+    while (lo <= hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(st->by_name[mid]->name, name);
+        if (c == 0) return st->by_name[mid];
+        if (c < 0) lo = mid + 1;
+        else hi = mid - 1;
+    }
     return NULL;
 }
 
@@ -229,6 +249,7 @@ const char *el_st_meta(const el_safetensors *st, const char *key) {
 }
 
 void el_st_close(el_safetensors *st) {
+    free(st->by_name);
     for (int32_t i = 0; i < st->n; i++) free(st->tensors[i].name);
     free(st->tensors);
     for (int32_t i = 0; i < st->n_meta; i++) {
@@ -406,14 +427,44 @@ int el_st_model_open(const char *dir, el_st_model *out) {
         el_st_model_close(out);
         return EL_ERR;
     }
+    char **shards = NULL;
+    int32_t n_shards = 0;
+    rc = el_st_index_parse(buf, len, index, dir, out, &shards, &n_shards);
+    free(buf);
+    if (rc == EL_OK) {
+        out->files = xcalloc((size_t)n_shards, sizeof *out->files);
+        for (int32_t k = 0; k < n_shards && rc == EL_OK; k++) {
+            char *p = el_path_join(dir, shards[k]);
+            rc = el_st_open(p, &out->files[k]);
+            if (rc == EL_OK) out->n_files++;
+            else el_err_prefix("%s lists it", index);
+            free(p);
+        }
+    }
+    for (int32_t i = 0; i < out->n_map && rc == EL_OK; i++) {
+        const el_safetensors *f = &out->files[out->map_files[i]];
+        if (!el_st_find(f, out->map_names[i]))
+            rc = el_err("%s: tensor '%s' is listed in shard %s, which does not hold it", index,
+                        out->map_names[i], f->path);
+    }
+    for (int32_t k = 0; k < n_shards; k++) free(shards[k]);
+    free(shards);
+    if (rc != EL_OK) el_st_model_close(out);
+    return rc;
+}
+
+int el_st_index_parse(const char *buf, size_t len, const char *name, const char *dir,
+                      el_st_model *out, char ***shards_out, int32_t *n_shards_out) {
+    *shards_out = NULL;
+    *n_shards_out = 0;
     json_error_t jerr;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-    free(buf);
     json_t *wm = root ? json_object_get(root, "weight_map") : NULL;
+    int rc = EL_OK;
     if (!root) {
-        rc = el_err("%s:%d:%d: not valid JSON: %s", index, jerr.line, jerr.column, jerr.text);
+        rc = el_err("%s:%d:%d: not valid JSON: %s", name, jerr.line, jerr.column, jerr.text);
     } else if (!json_is_object(wm)) {
-        rc = el_err("%s: weight_map: missing or not an object of tensor -> shard file", index);
+        rc = el_err("%s: weight_map: missing or not an object of tensor -> shard file", name);
     } else {
         size_t n = json_object_size(wm);
         out->map_names = xcalloc(n + 1, sizeof(char *));
@@ -424,39 +475,35 @@ int el_st_model_open(const char *dir, el_st_model *out) {
         json_t *v;
         json_object_foreach(wm, key, v) {
             if (!json_is_string(v) || !plain_file_name(json_string_value(v))) {
-                rc = el_err("%s: weight_map.%s: the shard must be a file name inside %s", index,
+                rc = el_err("%s: weight_map.%s: the shard must be a file name inside %s", name,
                             key, dir);
                 break;
             }
             const char *f = json_string_value(v);
             int32_t k = 0;
             while (k < n_shards && strcmp(shards[k], f)) k++;
-            if (k == n_shards) shards[n_shards++] = xstrdup(f);
+            if (k == n_shards) {
+                /* the lookup above is linear: bounded, so that a hostile index with a shard per
+                 * tensor cannot make it quadratic (the largest models have a few hundred) */
+                if (n_shards == EL_ST_MAX_SHARDS) {
+                    rc = el_err("%s: more than %d shard files; refused", name, EL_ST_MAX_SHARDS);
+                    break;
+                }
+                shards[n_shards++] = xstrdup(f);
+            }
             out->map_names[out->n_map] = xstrdup(key);
             out->map_files[out->n_map++] = k;
         }
-        if (rc == EL_OK && n_shards == 0) rc = el_err("%s: weight_map is empty", index);
+        if (rc == EL_OK && n_shards == 0) rc = el_err("%s: weight_map is empty", name);
         if (rc == EL_OK) {
-            out->files = xcalloc((size_t)n_shards, sizeof *out->files);
-            for (int32_t k = 0; k < n_shards && rc == EL_OK; k++) {
-                char *p = el_path_join(dir, shards[k]);
-                rc = el_st_open(p, &out->files[k]);
-                if (rc == EL_OK) out->n_files++;
-                else el_err_prefix("%s lists it", index);
-                free(p);
-            }
+            *shards_out = shards;
+            *n_shards_out = n_shards;
+        } else {
+            for (int32_t k = 0; k < n_shards; k++) free(shards[k]);
+            free(shards);
         }
-        for (int32_t i = 0; i < out->n_map && rc == EL_OK; i++) {
-            const el_safetensors *f = &out->files[out->map_files[i]];
-            if (!el_st_find(f, out->map_names[i]))
-                rc = el_err("%s: tensor '%s' is listed in shard %s, which does not hold it", index,
-                            out->map_names[i], f->path);
-        }
-        for (int32_t k = 0; k < n_shards; k++) free(shards[k]);
-        free(shards);
     }
     json_decref(root);
-    if (rc != EL_OK) el_st_model_close(out);
     return rc;
 }
 

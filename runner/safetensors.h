@@ -38,6 +38,7 @@ typedef struct {
     int32_t n;
     char **meta_keys, **meta_values;
     int32_t n_meta;
+    el_st_tensor **by_name; /* the tensors sorted by name, for el_st_find */
 } el_safetensors;
 
 int el_st_open(const char *path, el_safetensors *out);
@@ -77,6 +78,13 @@ typedef struct {
 } el_st_model;
 
 int el_st_model_open(const char *dir, el_st_model *out);
+/* The index's JSON in buf[0..len) (name: for messages; dir: the directory shard names must stay
+ * in): fills out->map_names / map_files / n_map and returns the distinct shard file names
+ * (malloc'd array of malloc'd strings), at most EL_ST_MAX_SHARDS. Opens nothing. The caller
+ * frees the shard names and, on success or failure, `out` with el_st_model_close. */
+#define EL_ST_MAX_SHARDS 1024
+int el_st_index_parse(const char *buf, size_t len, const char *name, const char *dir,
+                      el_st_model *out, char ***shards, int32_t *n_shards);
 /* The tensor, and in *file (may be NULL) the path of the file that holds it. */
 const el_st_tensor *el_st_model_find(const el_st_model *m, const char *name, const char **file);
 void el_st_model_close(el_st_model *m);

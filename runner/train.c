@@ -367,16 +367,36 @@ static int64_t mem_available(void) {
     return kb < 0 ? -1 : kb * 1024;
 }
 
+/* The address space the process maps now (libtorch, the data...), from /proc/self/statm. */
+static int64_t vm_in_use(void) {
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    long long pages = 0;
+    if (fscanf(f, "%lld", &pages) != 1) pages = 0;
+    fclose(f);
+    return (int64_t)pages * (int64_t)sysconf(_SC_PAGESIZE);
+}
+
 int el_train_check_memory(const el_spec *spec, int64_t n_texts) {
     int64_t need = el_train_estimate_bytes(spec, n_texts);
     struct rlimit rl;
     double gib = 1024.0 * 1024.0 * 1024.0;
-    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        (int64_t)rl.rlim_cur < need)
-        return el_err("this model needs about %.1f GiB (weights, optimizer state, best-epoch copy, "
-                      "features) but the address-space limit (ulimit -v) is %.1f GiB: lower "
-                      "backbone.buckets or backbone.dim, or raise the limit",
-                      (double)need / gib, (double)rl.rlim_cur / gib);
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        /* The limit counts what is mapped already, and OpenBLAS maps a 128 MiB buffer per
+         * computing thread at its first GEMM; when that mmap fails, OpenBLAS retries forever
+         * (the run would hang, not fail): the room must be there before training starts. */
+        int64_t used = vm_in_use();
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        int64_t threads = spec->train.threads > 0 ? spec->train.threads : (ncpu > 0 ? ncpu : 1);
+        int64_t blas = (threads + 1) * ((int64_t)128 << 20);
+        if ((int64_t)rl.rlim_cur < need + used + blas)
+            return el_err("this model needs about %.1f GiB (weights, optimizer state, best-epoch "
+                          "copy, features, BLAS buffers) on top of the %.1f GiB the process maps "
+                          "already, but the address-space limit (ulimit -v) is %.1f GiB: lower "
+                          "backbone.buckets or backbone.dim, or raise the limit",
+                          (double)(need + blas) / gib, (double)used / gib,
+                          (double)rl.rlim_cur / gib);
+    }
     int64_t avail = mem_available();
     if (avail > 0 && need > avail)
         return el_err("this model needs about %.1f GiB (weights, optimizer state, best-epoch copy, "

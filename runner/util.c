@@ -16,10 +16,13 @@
 static _Thread_local char g_err[4096];
 
 int el_err(const char *fmt, ...) {
+    /* formatted aside first: the arguments may include el_last_error() itself */
+    char msg[sizeof g_err];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(g_err, sizeof g_err, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(g_err, msg, sizeof g_err);
     return EL_ERR;
 }
 
@@ -152,12 +155,24 @@ char *el_buf_take(el_buf *b) {
 
 /* ---- files ------------------------------------------------------------------------------- */
 int el_read_file(const char *path, char **data, size_t *len) {
+    return el_read_file_max(path, data, len, EL_READ_FILE_MAX);
+}
+
+int el_read_file_max(const char *path, char **data, size_t *len, size_t max) {
     FILE *f = fopen(path, "rb");
     if (!f) return el_err("%s: cannot open: %s", path, strerror(errno));
     el_buf b = {0};
     char chunk[65536];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) el_buf_append(&b, chunk, n);
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b.len + n > max) { /* a huge file, a device or a pipe that never ends */
+            fclose(f);
+            el_buf_free(&b);
+            return el_err("%s: larger than %zu MiB, refused (reading stopped there): is it the "
+                          "right file?", path, max >> 20);
+        }
+        el_buf_append(&b, chunk, n);
+    }
     int bad = ferror(f);
     fclose(f);
     if (bad) {

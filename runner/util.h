@@ -52,8 +52,12 @@ void el_buf_free(el_buf *b);
 char *el_buf_take(el_buf *b); /* returns the string (caller frees) and resets b */
 
 /* ---- files ------------------------------------------------------------------------------- */
-/* Reads a whole file (NUL-terminated); on failure sets "PATH: reason". */
+/* Reads a whole file (NUL-terminated); on failure sets "PATH: reason". A file (or a device, or
+ * a pipe) longer than EL_READ_FILE_MAX bytes is refused once that much was read; _max takes the
+ * bound (small text files such as specs and label maps use a smaller one). */
+#define EL_READ_FILE_MAX ((size_t)256 << 20)
 int el_read_file(const char *path, char **data, size_t *len);
+int el_read_file_max(const char *path, char **data, size_t *len, size_t max);
 /* Writes atomically: PATH.tmp.PID, fsync, rename, fsync of the directory. */
 int el_write_file_atomic(const char *path, const void *data, size_t len);
 /* The same, streamed: open, write pieces, then commit (or abort, which removes the temp file).

@@ -529,7 +529,8 @@ el_node *el_yaml_parse(const char *buf, size_t len, const char *filename) {
 el_node *el_yaml_load(const char *path) {
     char *data = NULL;
     size_t len = 0;
-    if (el_read_file(path, &data, &len)) return NULL;
+    /* a YAML file larger than what its tree may hold is refused before it is all read */
+    if (el_read_file_max(path, &data, &len, EL_YAML_MAX_BYTES)) return NULL;
     el_node *n = el_yaml_parse(data, len, path);
     free(data);
     return n;

@@ -12,14 +12,14 @@
  * gradients, like bow's.
  */
 #include "model.h"
-#include "tokenize_seq.h"
+#include "model_seq.h"
 #include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
-    el_seq_params fp;
+    el_seq_params fp;                   /* first: el_seq_prepare reads it (model_seq.h) */
     int32_t dim, filters, n_kernels, kmax;
     int32_t kernels[EL_MAX_KERNELS];
     int pooling;                        /* 0 max, 1 mean, 2 max and mean */
@@ -32,41 +32,12 @@ typedef struct {
     int64_t wmask_cap;
 } cnn_state;
 
-static void *cnn_prepare(el_backbone *bb, char *const *texts, int64_t n) {
-    cnn_state *s = bb->state;
-    el_seq_features *f = xcalloc(1, sizeof *f);
-    if (el_seq_featurize(&s->fp, texts, n, f) != 0) {
-        free(f);
-        return NULL;
-    }
-    return f;
-}
-
-static void cnn_free_inputs(void *inputs) {
-    if (!inputs) return;
-    el_seq_features_free(inputs);
-    free(inputs);
-}
-
-static const int32_t *cnn_lengths(const void *inputs) { return ((const el_seq_features *)inputs)->lengths; }
-
-/* [B, T, dim] token embeddings of a filled batch */
-static ts_tensor embed_tokens(ts_tensor emb, const el_seq_batch *b, int64_t B, int64_t T, int64_t dim) {
-    int64_t ishape[1] = {b->n_ids}, oshape[1] = {B * T}, xshape[3] = {B, T, dim};
-    ts_tensor ids = ts_from_data(b->ids, TS_I64, ishape, 1);
-    ts_tensor offs = ts_from_data(b->offsets, TS_I64, oshape, 1);
-    ts_tensor e = ids && offs ? ts_embedding_bag(emb, ids, offs, TS_BAG_MEAN, 1, NULL) : NULL;
-    ts_free(ids);
-    ts_free(offs);
-    return e ? ts_reshape(e, xshape, 3) : NULL;
-}
-
 static ts_tensor cnn_forward_batch(el_backbone *bb, const void *inputs, const int64_t *rows,
                                    int32_t n_rows, bool training) {
     cnn_state *s = bb->state;
     const el_seq_features *f = inputs;
     int64_t B = n_rows, T = el_seq_batch_fill(&s->batch, f, rows, n_rows, s->kmax);
-    ts_tensor x = embed_tokens(s->emb, &s->batch, B, T, s->dim);
+    ts_tensor x = el_seq_embed_tokens(s->emb, &s->batch, B, T, s->dim);
     if (x && s->emb_dropout > 0) x = ts_dropout(x, s->emb_dropout, training);
     ts_tensor xt = x ? ts_transpose(x, 1, 2) : NULL; /* [B, dim, T] */
     if (!xt) return NULL;
@@ -93,36 +64,9 @@ static ts_tensor cnn_forward_batch(el_backbone *bb, const void *inputs, const in
     return no == 1 ? outs[0] : ts_cat(outs, no, 1);
 }
 
-/* Evaluation of many rows: length-sorted chunks (little padding), outputs put back in order. */
 static ts_tensor cnn_forward(el_backbone *bb, const void *inputs, const int64_t *rows,
                              int32_t n_rows, bool training) {
-    if (training || n_rows <= EL_SEQ_EVAL_CHUNK) return cnn_forward_batch(bb, inputs, rows, n_rows, training);
-    const el_seq_features *f = inputs;
-    int64_t *order = xmalloc((size_t)n_rows * sizeof(int64_t)), *sorted = xmalloc((size_t)n_rows * sizeof(int64_t));
-    el_seq_sort_rows(f, rows, n_rows, order);
-    for (int32_t i = 0; i < n_rows; i++) sorted[i] = rows[order[i]];
-    int32_t n_chunks = (n_rows + EL_SEQ_EVAL_CHUNK - 1) / EL_SEQ_EVAL_CHUNK;
-    ts_tensor *outs = xcalloc((size_t)n_chunks, sizeof(ts_tensor));
-    ts_tensor out = NULL;
-    bool ok = true;
-    for (int32_t c = 0; c < n_chunks && ok; c++) {
-        int32_t b = c * EL_SEQ_EVAL_CHUNK, n = n_rows - b < EL_SEQ_EVAL_CHUNK ? n_rows - b : EL_SEQ_EVAL_CHUNK;
-        outs[c] = cnn_forward_batch(bb, inputs, sorted + b, n, false);
-        ok = outs[c] != NULL;
-    }
-    if (ok) {
-        /* row order[i] of the input is row i of the sorted output: invert */
-        for (int32_t i = 0; i < n_rows; i++) sorted[order[i]] = i;
-        int64_t shape[1] = {n_rows};
-        ts_tensor cat = ts_cat(outs, n_chunks, 0);
-        ts_tensor inv = ts_from_data(sorted, TS_I64, shape, 1);
-        out = cat && inv ? ts_index_select(cat, 0, inv) : NULL;
-        ts_free(inv);
-    }
-    free(outs);
-    free(order);
-    free(sorted);
-    return out;
+    return el_seq_forward(bb, inputs, rows, n_rows, training, cnn_forward_batch);
 }
 
 static void cnn_free(el_backbone *bb) {
@@ -137,11 +81,11 @@ static void cnn_free(el_backbone *bb) {
 
 static const el_backbone_ops CNN_OPS = {
     .type = "cnn",
-    .prepare = cnn_prepare,
-    .free_inputs = cnn_free_inputs,
+    .prepare = el_seq_prepare,
+    .free_inputs = el_seq_free_inputs,
     .forward = cnn_forward,
     .free = cnn_free,
-    .lengths = cnn_lengths,
+    .lengths = el_seq_lengths,
 };
 
 el_backbone *el_cnn_build(const el_backbone_spec *cfg, el_params *ps) {
@@ -150,13 +94,7 @@ el_backbone *el_cnn_build(const el_backbone_spec *cfg, el_params *ps) {
     bb->ops = &CNN_OPS;
     bb->cfg = *cfg;
     bb->state = s;
-    s->fp = el_seq_default_params();
-    s->fp.chars = el_streq(cfg->tokens, "char");
-    s->fp.char_min = cfg->char_ngram_min;
-    s->fp.char_max = cfg->char_ngram_max;
-    s->fp.buckets = cfg->buckets;
-    s->fp.max_len = cfg->max_len;
-    s->fp.lowercase = cfg->lowercase;
+    s->fp = el_seq_params_from_spec(cfg);
     s->dim = cfg->dim;
     s->filters = cfg->filters;
     s->emb_dropout = cfg->emb_dropout;

@@ -11,7 +11,7 @@
  * the init: U(-1/sqrt(hidden), 1/sqrt(hidden)) for every weight and bias.
  */
 #include "model.h"
-#include "tokenize_seq.h"
+#include "model_seq.h"
 #include "util.h"
 
 #include <math.h>
@@ -21,7 +21,7 @@
 #define MAX_RNN_PARAMS (16 * 2 * 4)
 
 typedef struct {
-    el_seq_params fp;
+    el_seq_params fp;                   /* first: el_seq_prepare reads it (model_seq.h) */
     int32_t dim, hidden, layers, dirs;
     ts_rnn_kind kind;
     int pooling;                     /* 0 max, 1 mean, 2 max and mean, 3 last */
@@ -36,34 +36,6 @@ typedef struct {
     int64_t *idx;                    /* last / first positions */
     int64_t idx_cap;
 } rnn_state;
-
-static void *rnn_prepare(el_backbone *bb, char *const *texts, int64_t n) {
-    rnn_state *s = bb->state;
-    el_seq_features *f = xcalloc(1, sizeof *f);
-    if (el_seq_featurize(&s->fp, texts, n, f) != 0) {
-        free(f);
-        return NULL;
-    }
-    return f;
-}
-
-static void rnn_free_inputs(void *inputs) {
-    if (!inputs) return;
-    el_seq_features_free(inputs);
-    free(inputs);
-}
-
-static const int32_t *rnn_lengths(const void *inputs) { return ((const el_seq_features *)inputs)->lengths; }
-
-static ts_tensor embed_tokens(ts_tensor emb, const el_seq_batch *b, int64_t B, int64_t T, int64_t dim) {
-    int64_t ishape[1] = {b->n_ids}, oshape[1] = {B * T}, xshape[3] = {B, T, dim};
-    ts_tensor ids = ts_from_data(b->ids, TS_I64, ishape, 1);
-    ts_tensor offs = ts_from_data(b->offsets, TS_I64, oshape, 1);
-    ts_tensor e = ids && offs ? ts_embedding_bag(emb, ids, offs, TS_BAG_MEAN, 1, NULL) : NULL;
-    ts_free(ids);
-    ts_free(offs);
-    return e ? ts_reshape(e, xshape, 3) : NULL;
-}
 
 /* [B, H*dirs]: forward state at position len - 1, backward state at position 0 */
 static ts_tensor last_states(rnn_state *s, ts_tensor h, int64_t B, int64_t T) {
@@ -90,7 +62,7 @@ static ts_tensor rnn_forward_batch(el_backbone *bb, const void *inputs, const in
     rnn_state *s = bb->state;
     const el_seq_features *f = inputs;
     int64_t B = n_rows, T = el_seq_batch_fill(&s->batch, f, rows, n_rows, 1);
-    ts_tensor x = embed_tokens(s->emb, &s->batch, B, T, s->dim);
+    ts_tensor x = el_seq_embed_tokens(s->emb, &s->batch, B, T, s->dim);
     if (x && s->emb_dropout > 0) x = ts_dropout(x, s->emb_dropout, training);
     int64_t lshape[1] = {B}, mshape[2] = {B, T};
     ts_tensor lens = ts_from_data(s->batch.lengths, TS_I64, lshape, 1);
@@ -107,36 +79,9 @@ static ts_tensor rnn_forward_batch(el_backbone *bb, const void *inputs, const in
     return parts[0] && parts[1] ? ts_cat(parts, 2, 1) : NULL;
 }
 
-/* Evaluation of many rows: length-sorted chunks (little padding), outputs put back in order. */
 static ts_tensor rnn_forward(el_backbone *bb, const void *inputs, const int64_t *rows,
                              int32_t n_rows, bool training) {
-    if (training || n_rows <= EL_SEQ_EVAL_CHUNK) return rnn_forward_batch(bb, inputs, rows, n_rows, training);
-    const el_seq_features *f = inputs;
-    int64_t *order = xmalloc((size_t)n_rows * sizeof(int64_t)), *sorted = xmalloc((size_t)n_rows * sizeof(int64_t));
-    el_seq_sort_rows(f, rows, n_rows, order);
-    for (int32_t i = 0; i < n_rows; i++) sorted[i] = rows[order[i]];
-    int32_t n_chunks = (n_rows + EL_SEQ_EVAL_CHUNK - 1) / EL_SEQ_EVAL_CHUNK;
-    ts_tensor *outs = xcalloc((size_t)n_chunks, sizeof(ts_tensor));
-    ts_tensor out = NULL;
-    bool ok = true;
-    for (int32_t c = 0; c < n_chunks && ok; c++) {
-        int32_t b = c * EL_SEQ_EVAL_CHUNK, n = n_rows - b < EL_SEQ_EVAL_CHUNK ? n_rows - b : EL_SEQ_EVAL_CHUNK;
-        outs[c] = rnn_forward_batch(bb, inputs, sorted + b, n, false);
-        ok = outs[c] != NULL;
-    }
-    if (ok) {
-        /* row order[i] of the input is row i of the sorted output: invert */
-        for (int32_t i = 0; i < n_rows; i++) sorted[order[i]] = i;
-        int64_t shape[1] = {n_rows};
-        ts_tensor cat = ts_cat(outs, n_chunks, 0);
-        ts_tensor inv = ts_from_data(sorted, TS_I64, shape, 1);
-        out = cat && inv ? ts_index_select(cat, 0, inv) : NULL;
-        ts_free(inv);
-    }
-    free(outs);
-    free(order);
-    free(sorted);
-    return out;
+    return el_seq_forward(bb, inputs, rows, n_rows, training, rnn_forward_batch);
 }
 
 static void rnn_free(el_backbone *bb) {
@@ -151,11 +96,11 @@ static void rnn_free(el_backbone *bb) {
 
 static const el_backbone_ops RNN_OPS = {
     .type = "rnn",
-    .prepare = rnn_prepare,
-    .free_inputs = rnn_free_inputs,
+    .prepare = el_seq_prepare,
+    .free_inputs = el_seq_free_inputs,
     .forward = rnn_forward,
     .free = rnn_free,
-    .lengths = rnn_lengths,
+    .lengths = el_seq_lengths,
 };
 
 el_backbone *el_rnn_build(const el_backbone_spec *cfg, el_params *ps) {
@@ -164,13 +109,7 @@ el_backbone *el_rnn_build(const el_backbone_spec *cfg, el_params *ps) {
     bb->ops = &RNN_OPS;
     bb->cfg = *cfg;
     bb->state = s;
-    s->fp = el_seq_default_params();
-    s->fp.chars = el_streq(cfg->tokens, "char");
-    s->fp.char_min = cfg->char_ngram_min;
-    s->fp.char_max = cfg->char_ngram_max;
-    s->fp.buckets = cfg->buckets;
-    s->fp.max_len = cfg->max_len;
-    s->fp.lowercase = cfg->lowercase;
+    s->fp = el_seq_params_from_spec(cfg);
     s->dim = cfg->dim;
     s->hidden = cfg->hidden;
     s->layers = cfg->layers;

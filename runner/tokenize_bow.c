@@ -19,22 +19,33 @@ el_bow_params el_bow_default_params(void) {
     return p;
 }
 
-typedef enum { CP_SPACE, CP_WORD, CP_OTHER } cp_class;
-
-static cp_class classify(utf8proc_int32_t cp) {
+el_cp_class el_cp_classify(int32_t cp) {
     switch (utf8proc_category(cp)) {
     case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
     case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
     case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_ND:
     case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
-        return CP_WORD;
+        return EL_CP_WORD;
     case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
     case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CN:
     case UTF8PROC_CATEGORY_CS: case UTF8PROC_CATEGORY_CO:
-        return CP_SPACE;
+        return EL_CP_SPACE;
     default:
-        return CP_OTHER;
+        return EL_CP_OTHER;
     }
+}
+
+void el_utf8_encode_offsets(const int32_t *cps, int64_t n, char **buf, int64_t *buf_cap,
+                            int64_t **off, int64_t *off_cap) {
+    el_grow(*buf, buf_cap, n * 4 + 1);
+    el_grow(*off, off_cap, n + 1);
+    int64_t b = 0;
+    for (int64_t i = 0; i < n; i++) {
+        (*off)[i] = b;
+        b += utf8proc_encode_char(cps[i], (utf8proc_uint8_t *)*buf + b);
+    }
+    (*off)[n] = b;
+    (*buf)[b] = 0;
 }
 
 typedef struct {
@@ -136,9 +147,9 @@ static void featurize_text(const el_bow_params *p, scratch *s, const char *text,
             cp = ' ';
         }
         pos += (size_t)k;
-        cp_class c = classify(cp);
+        el_cp_class c = el_cp_classify(cp);
         if (p->lowercase) cp = utf8proc_tolower(cp);
-        if (c == CP_WORD) {
+        if (c == EL_CP_WORD) {
             if (word_start < 0) word_start = (int32_t)wpos;
             wpos += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)s->low + wpos);
             continue;
@@ -147,7 +158,7 @@ static void featurize_text(const el_bow_params *p, scratch *s, const char *text,
             add_token(s, &nt, word_start, (int32_t)wpos - word_start, 1);
             word_start = -1;
         }
-        if (c == CP_OTHER) {
+        if (c == EL_CP_OTHER) {
             int32_t st = (int32_t)wpos;
             wpos += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)s->low + wpos);
             add_token(s, &nt, st, (int32_t)wpos - st, 0);

@@ -39,4 +39,15 @@ int64_t el_bow_featurize_one(const el_bow_params *p, const char *text, int64_t *
                              int64_t *cap);
 void el_bow_features_free(el_bow_features *f);
 
+/* Code point classes shared by the hashed tokenizers (bow, and tokenize_seq.c's cnn/rnn tokens):
+ * word characters (letters, marks, digits), whitespace and control, everything else
+ * (punctuation, symbols). */
+typedef enum { EL_CP_SPACE, EL_CP_WORD, EL_CP_OTHER } el_cp_class;
+el_cp_class el_cp_classify(int32_t cp);
+
+/* UTF-8 of cps[0..n) into *buf (grown as needed, NUL-terminated), the byte offset of code point i
+ * into (*off)[i] and the length into (*off)[n] (shared by tokenize_seq.c and tokenize_tfidf.c). */
+void el_utf8_encode_offsets(const int32_t *cps, int64_t n, char **buf, int64_t *buf_cap,
+                            int64_t **off, int64_t *off_cap);
+
 #endif /* EL_TOKENIZE_BOW_H */

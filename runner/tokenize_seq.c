@@ -1,5 +1,6 @@
 /* tokenize_seq.c: see tokenize_seq.h. */
 #include "tokenize_seq.h"
+#include "tokenize_bow.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -13,24 +14,6 @@ el_seq_params el_seq_default_params(void) {
     el_seq_params p = {.chars = false, .char_min = 3, .char_max = 5, .buckets = 1 << 19,
                        .max_len = 128, .lowercase = true};
     return p;
-}
-
-typedef enum { CP_SPACE, CP_WORD, CP_OTHER } cp_class;
-
-static cp_class classify(int32_t cp) {
-    switch (utf8proc_category(cp)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
-        return CP_WORD;
-    case UTF8PROC_CATEGORY_ZS: case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
-    case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CN:
-    case UTF8PROC_CATEGORY_CS: case UTF8PROC_CATEGORY_CO:
-        return CP_SPACE;
-    default:
-        return CP_OTHER;
-    }
 }
 
 typedef struct {
@@ -54,16 +37,8 @@ static void push(i64_vec *a, int64_t x) {
 
 static int64_t bucket_of(uint64_t h, int64_t buckets) { return (int64_t)(h % (uint64_t)buckets); }
 
-/* UTF-8 of cps[0..n) into s->buf, code point offsets into s->off. */
 static void encode(scratch *s, const int32_t *cps, int64_t n) {
-    el_grow(s->buf, &s->buf_cap, n * 4 + 1);
-    el_grow(s->off, &s->off_cap, n + 1);
-    int64_t b = 0;
-    for (int64_t i = 0; i < n; i++) {
-        s->off[i] = b;
-        b += utf8proc_encode_char(cps[i], (utf8proc_uint8_t *)s->buf + b);
-    }
-    s->off[n] = b;
+    el_utf8_encode_offsets(cps, n, &s->buf, &s->buf_cap, &s->off, &s->off_cap);
 }
 
 /* One token's bag: the token, then its n-grams. `tok` is cps[0..n) of the token. */
@@ -108,7 +83,7 @@ static void featurize_text(const el_seq_params *p, scratch *s, int32_t **cps, in
         /* whitespace runs -> one space, trimmed */
         int64_t m = 0;
         for (int64_t i = 0; i < n; i++) {
-            if (classify(c[i]) == CP_SPACE) {
+            if (el_cp_classify(c[i]) == EL_CP_SPACE) {
                 if (m > 0 && c[m - 1] != ' ') c[m++] = ' ';
             } else {
                 c[m++] = c[i];
@@ -132,14 +107,14 @@ static void featurize_text(const el_seq_params *p, scratch *s, int32_t **cps, in
         nt = (int32_t)m;
     } else {
         for (int64_t i = 0; i < n && nt < p->max_len;) {
-            cp_class k = classify(c[i]);
-            if (k == CP_SPACE) {
+            el_cp_class k = el_cp_classify(c[i]);
+            if (k == EL_CP_SPACE) {
                 i++;
                 continue;
             }
             int64_t j = i + 1;
-            if (k == CP_WORD)
-                while (j < n && classify(c[j]) == CP_WORD) j++;
+            if (k == EL_CP_WORD)
+                while (j < n && el_cp_classify(c[j]) == EL_CP_WORD) j++;
             push(id_off, ids->n);
             word_bag(p, s, c + i, j - i, ids);
             nt++;

@@ -1,5 +1,6 @@
 /* tokenize_tfidf.c: see tokenize_tfidf.h. */
 #include "tokenize_tfidf.h"
+#include "tokenize_bow.h"
 #include "util.h"
 
 #include <math.h>
@@ -136,16 +137,8 @@ static int64_t decode(scratch *s, const char *text, bool lowercase) {
     return m;
 }
 
-/* UTF-8 of cps[0..n) into s->enc with per-code-point offsets in s->off. */
 static void encode(scratch *s, const int32_t *cps, int64_t n) {
-    el_grow(s->enc, &s->enc_cap, n * 4 + 1);
-    el_grow(s->off, &s->off_cap, n + 1);
-    int64_t b = 0;
-    for (int64_t i = 0; i < n; i++) {
-        s->off[i] = b;
-        b += utf8proc_encode_char(cps[i], (utf8proc_uint8_t *)s->enc + b);
-    }
-    s->off[n] = b;
+    el_utf8_encode_offsets(cps, n, &s->enc, &s->enc_cap, &s->off, &s->off_cap);
 }
 
 typedef void (*term_fn)(void *ctx, int analyzer, const char *term, int64_t len);

@@ -227,3 +227,13 @@ def checkpoints_valid(env, what):
 
 def rmtree(env):
     shutil.rmtree(env.dir, ignore_errors=True)
+
+
+def conclude(name, env):
+    """finish(name); the scratch directory is removed when every check passed, kept otherwise."""
+    rc = finish(name)
+    if rc == 0:
+        rmtree(env)
+    else:
+        print(f"kept {env.dir}", file=sys.stderr)
+    return rc

@@ -21,8 +21,8 @@ import shutil
 import subprocess
 import sys
 
-from faultlib import (BIN, Env, check, checkpoints_valid, finish, finished_intact, registry_ok,
-                      rmtree)
+from faultlib import (BIN, Env, check, checkpoints_valid, conclude, finished_intact,
+                      registry_ok)
 
 
 def fsize_limit(n):
@@ -170,12 +170,7 @@ def main():
     part_a(e)
     part_b(e, spec)
     part_c(e, spec)
-    rc = finish("test_disk_full")
-    if rc == 0:
-        rmtree(e)
-    else:
-        print(f"kept {e.dir}", file=sys.stderr)
-    return rc
+    return conclude("test_disk_full", e)
 
 
 if __name__ == "__main__":

@@ -20,8 +20,8 @@ import re
 import sys
 import time
 
-from faultlib import (Env, check, checkpoints_valid, finish, finished_intact, kill_group,
-                      registry_ok, rmtree, wait_line)
+from faultlib import (Env, check, checkpoints_valid, conclude, finished_intact, kill_group,
+                      registry_ok, wait_line)
 
 
 def main():
@@ -101,12 +101,7 @@ def main():
     print(f"{kills} kills in {elapsed:.0f}s: " + ", ".join(f"{v} {k}" for k, v in phases.items()))
     tmp_left = [f for d, _, fs in os.walk(e.exp) for f in fs if ".tmp." in f]
     print(f"temporary files left by kills during a write: {len(tmp_left)}")
-    rc = finish("test_kill9")
-    if rc == 0:
-        rmtree(e)
-    else:
-        print(f"kept {e.dir}", file=sys.stderr)
-    return rc
+    return conclude("test_kill9", e)
 
 
 def failures_so_far():

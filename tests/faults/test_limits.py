@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 
-from faultlib import Env, check, csv_rows, finish, rmtree
+from faultlib import Env, check, conclude, csv_rows
 
 GiB = 1 << 30
 
@@ -206,12 +206,7 @@ def main():
     check(fifo.sent < 64 << 20, f"1 GB quoted field: reading stopped early ({fifo.sent >> 20} MiB)")
     check(e.q("pragma integrity_check") == [("ok",)], "registry intact")
 
-    rc = finish("test_limits")
-    if rc == 0:
-        rmtree(e)
-    else:
-        print(f"kept {e.dir}", file=sys.stderr)
-    return rc
+    return conclude("test_limits", e)
 
 
 if __name__ == "__main__":

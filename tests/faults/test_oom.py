@@ -16,7 +16,7 @@ import resource
 import subprocess
 import sys
 
-from faultlib import SANITIZE, Env, check, csv_rows, finish, finished_intact, registry_ok, rmtree
+from faultlib import Env, SANITIZE, check, conclude, csv_rows, finished_intact, registry_ok
 
 
 def as_limit(gib):
@@ -74,12 +74,7 @@ def main():
         check(False, "wide batch: the run hangs instead of failing")
 
     check(e.q("select count(*) from runs where status = 'running'")[0][0] == 0, "nothing running")
-    rc = finish("test_oom")
-    if rc == 0:
-        rmtree(e)
-    else:
-        print(f"kept {e.dir}", file=sys.stderr)
-    return rc
+    return conclude("test_oom", e)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import signal
 import sys
 import time
 
-from faultlib import (Env, check, checkpoints_valid, csv_rows, finish, registry_ok, rmtree,
+from faultlib import (Env, check, checkpoints_valid, conclude, csv_rows, registry_ok,
                       wait_line)
 
 
@@ -108,12 +108,7 @@ def main():
     st = e.q("select status from runs where uuid = ?", uuid)[0][0]
     check(st == "interrupted", f"second Ctrl-C: the next start marks the run interrupted ({st})")
     registry_ok(e, "signals")
-    rc = finish("test_signals")
-    if rc == 0:
-        rmtree(e)
-    else:
-        print(f"kept {e.dir}", file=sys.stderr)
-    return rc
+    return conclude("test_signals", e)
 
 
 if __name__ == "__main__":

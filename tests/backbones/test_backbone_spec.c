@@ -6,10 +6,12 @@
  *  - fit errors: min_df/max_df that keep no term name the keys to change;
  *  - transformer: heads that do not divide hidden, keys of other types (char_ngrams, cell,
  *    kernels), bad pooling/tokens, out-of-range sizes and dropouts, init_std 0;
- *  - defaults: the peer's tf-idf settings, the cnn/rnn/transformer defaults.
+ *  - defaults: the peer's tf-idf settings, the cnn/rnn/transformer defaults; the built
+ *    transformer's table sizes and names; the memory estimate counts its weights.
  */
 #include "bb_check.h"
 #include "tokenize_tfidf.h"
+#include "train.h"
 
 static void bad(const char *backbone, const char *want1, const char *want2) {
     el_spec s;
@@ -137,6 +139,14 @@ static void test_defaults(void) {
     CHECK(el_params_find(&ps, "backbone.encoder.layer.3.output.LayerNorm.bias") == NULL);
     el_backbone_free(bb);
     el_params_free(&ps);
+    el_spec_free(&s);
+    /* the memory estimate counts the encoder: weights, two AdamW moments and the best copy */
+    CHECK(bb_spec(&s, "{type: transformer, buckets: 1000000, hidden: 512, heads: 8, layers: 4, "
+                      "intermediate: 2048}", NULL, NULL) == 0);
+    double table = 1e6 * 512 * 4 * 4, layers = 4.0 * (4 * 512 * 512 + 2 * 512 * 2048) * 4 * 4;
+    int64_t est = el_train_estimate_bytes(&s, 1000);
+    CHECK_MSG((double)est > table + layers && (double)est < 1.2 * (table + layers) + (512 << 20),
+              "estimate %.0f MiB, weights alone %.0f MiB", (double)est / 1048576, (table + layers) / 1048576);
     el_spec_free(&s);
 }
 

@@ -566,10 +566,18 @@ static int hf_identity(const char *dir, char **out) {
     return EL_OK;
 }
 
-/* freeze: all with a parameter-free pooling: a fixed function of each text (features cached). */
+/* freeze: all with a parameter-free pooling: a fixed function of each text (features cached).
+ * The model files are digested on the first call only (training asks; prediction does not).
+ * When they cannot be read, nothing is cached: features are never served under a key that
+ * does not name the weights. */
 static el_features_kind hf_frozen(const el_backbone *bb, char *identity, size_t cap) {
-    const hf_state *s = bb->state;
-    if (!s->cacheable || !s->identity) return EL_FEATURES_TRAINED;
+    hf_state *s = bb->state;
+    if (!s->cacheable) return EL_FEATURES_TRAINED;
+    if (!s->identity && hf_identity(s->m.dir, &s->identity) != 0) {
+        fprintf(stderr, "warning: features of %s not cached: %s\n", s->m.dir, el_last_error());
+        el_clear_error();
+        return EL_FEATURES_TRAINED;
+    }
     snprintf(identity, cap, "%s", s->identity);
     return EL_FEATURES_FIXED;
 }
@@ -673,7 +681,6 @@ el_backbone *el_hf_build(const el_backbone_spec *cfg, el_params *ps) {
         goto fail;
     }
     s->cacheable = s->freeze_all && s->pooling != EL_POOL_ATTENTION;
-    if (s->cacheable && hf_identity(s->m.dir, &s->identity) != 0) goto fail;
     double decay = cfg->layer_lr_decay > 0 ? cfg->layer_lr_decay : 1.0;
     if (decay > 1.0) {
         el_err("backbone.layer_lr_decay: %g is out of range (0, 1]", decay);

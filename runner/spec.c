@@ -1066,10 +1066,13 @@ static void cross_checks_backbones(vctx *v) {
     } else if (!strcmp(type->scalar, "transformer")) {
         const el_node *h = el_node_get(bb, "hidden"), *nh = el_node_get(bb, "heads");
         int64_t hv = h ? node_int(h) : 0, nv = nh ? node_int(nh) : 0;
-        if (hv > 0 && nv > 0 && hv % nv != 0)
+        if (hv > 0 && nv > 0 && hv % nv != 0) {
+            int64_t d = nv; /* the nearest divisor below */
+            while (d > 1 && hv % d) d--;
             verr(v, placed(nh, bb), 0, 0, "backbone.heads", "%lld attention heads do not divide "
-                 "backbone.hidden %lld; choose a divisor (e.g. %d)", (long long)nv, (long long)hv,
-                 hv % 4 == 0 ? 4 : 1);
+                 "backbone.hidden %lld; choose a divisor (e.g. %lld)", (long long)nv, (long long)hv,
+                 (long long)d);
+        }
     }
 }
 

@@ -53,7 +53,7 @@ static void test_bad_specs(void) {
     bad("{type: rnn, bidirectional: yes}", "backbone.bidirectional", "not booleans");
     bad("{type: rnn, pooling: cls}", "backbone.pooling", "allowed max|mean|maxmean|last");
     bad("{type: rnn, heads: 4}", "backbone.heads", "belongs to backbone.type transformer");
-    bad("{type: transformer, hidden: 30, heads: 4}", "backbone.heads", "do not divide");
+    bad("{type: transformer, hidden: 30, heads: 4}", "backbone.heads", "do not divide backbone.hidden 30; choose a divisor (e.g. 3)");
     bad("{type: transformer, heads: 0}", "backbone.heads", "out of range");
     bad("{type: transformer, hidden: 0}", "backbone.hidden", "out of range");
     bad("{type: transformer, layers: 129}", "backbone.layers", "out of range");

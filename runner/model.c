@@ -212,6 +212,7 @@ el_backbone *el_backbone_build(const el_backbone_spec *cfg, el_params *ps) {
     if (el_streq(cfg->type, "tfidf")) return el_tfidf_build(cfg, ps);
     if (el_streq(cfg->type, "cnn")) return el_cnn_build(cfg, ps);
     if (el_streq(cfg->type, "rnn")) return el_rnn_build(cfg, ps);
+    if (el_streq(cfg->type, "transformer")) return el_transformer_build(cfg, ps);
     el_err("backbone.type: '%s' is not available in this build", cfg->type ? cfg->type : "");
     return NULL;
 }

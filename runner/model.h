@@ -89,6 +89,9 @@ el_backbone *el_tfidf_build(const el_backbone_spec *cfg, el_params *ps);
 el_backbone *el_cnn_build(const el_backbone_spec *cfg, el_params *ps);
 /* rnn: (bidirectional, stacked) GRU or LSTM over hashed token embeddings (model_rnn.c) */
 el_backbone *el_rnn_build(const el_backbone_spec *cfg, el_params *ps);
+/* transformer: a BERT-style encoder (encoder.c) trained from scratch over hashed tokens
+ * (model_transformer.c) */
+el_backbone *el_transformer_build(const el_backbone_spec *cfg, el_params *ps);
 
 /* ---- heads ------------------------------------------------------------------------------- */
 #define EL_MAX_HEADS 16

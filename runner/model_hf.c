@@ -1,9 +1,12 @@
 /* model_hf.c: pretrained Hugging Face encoders as an emolab backbone. See model_hf.h. */
+#define _GNU_SOURCE
 #include "model_hf.h"
+#include "digest.h"
 #include "hub.h"
 #include "safetensors.h"
 #include "util.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +207,7 @@ typedef struct {
     bool freeze_all;
     bool cacheable;      /* pooled features are a fixed function of the text */
     char *text_prefix;
+    char *identity;      /* cacheable: digests of the model files (hf_frozen) */
     ts_tensor pool_q;    /* attention pooling query [H] */
     /* staging */
     int32_t *ids, *types, *mask;
@@ -493,6 +497,7 @@ static void hf_free(el_backbone *bb) {
     if (s) {
         el_hf_model_free(&s->m);
         free(s->text_prefix);
+        free(s->identity);
         free(s->ids);
         free(s->types);
         free(s->mask);
@@ -503,6 +508,80 @@ static void hf_free(el_backbone *bb) {
     free(bb);
 }
 
+/* ---- the feature cache ------------------------------------------------------------------- */
+/* Bump when the encoder's or the tokenizer's output changes for the same model files. */
+#define HF_FEATURES_VERSION "hf-features-1"
+
+/* SHA-256 of a model file's content. A file of Hugging Face's hub cache is a symlink to
+ * blobs/<sha256 of its content> when it is stored in LFS (weights): that name is used as is,
+ * so a multi-GB checkpoint is not read again on every run. */
+static int file_digest(const char *path, char hex[65]) {
+    char real[PATH_MAX];
+    if (realpath(path, real)) {
+        const char *base = strrchr(real, '/');
+        base = base ? base + 1 : real;
+        const char *blobs = strstr(real, "/blobs/");
+        if (blobs && blobs + 7 == base && strlen(base) == 64 && el_is_hex(base, 64)) {
+            memcpy(hex, base, 65);
+            return EL_OK;
+        }
+    }
+    return el_sha256_file(path, hex);
+}
+
+/* What a frozen encoder's features depend on beyond the spec (which holds only path or name):
+ * the content of config.json, tokenizer.json and the weights (index and every shard), as one
+ * SHA-256 over their names and digests. */
+static int hf_identity(const char *dir, char **out) {
+    el_st_model st;
+    memset(&st, 0, sizeof st);
+    if (el_st_model_open(dir, &st) != 0) return EL_ERR;
+    el_buf b = {0};
+    el_buf_printf(&b, "%s", HF_FEATURES_VERSION);
+    const char *small[] = {"config.json", "tokenizer.json"};
+    int rc = EL_OK;
+    char hex[65];
+    for (int i = 0; i < 2 && rc == EL_OK; i++) {
+        char *p = el_path_join(dir, small[i]);
+        rc = el_sha256_file(p, hex);
+        if (rc == EL_OK) el_buf_printf(&b, " %s=%s", small[i], hex);
+        free(p);
+    }
+    if (rc == EL_OK && st.index && (rc = el_sha256_file(st.index, hex)) == EL_OK)
+        el_buf_printf(&b, " index=%s", hex);
+    for (int32_t i = 0; i < st.n_files && rc == EL_OK; i++) {
+        const char *base = strrchr(st.files[i].path, '/');
+        if ((rc = file_digest(st.files[i].path, hex)) == EL_OK)
+            el_buf_printf(&b, " %s=%s", base ? base + 1 : st.files[i].path, hex);
+    }
+    el_st_model_close(&st);
+    if (rc != EL_OK) {
+        el_buf_free(&b);
+        return el_err_prefix("backbone: digest of the model files in %s", dir);
+    }
+    /* one digest of the list: fits the cache's identity field whatever the number of shards */
+    el_sha256_hex(b.s, b.len, hex);
+    el_buf_free(&b);
+    *out = el_printf("%s files=%s", HF_FEATURES_VERSION, hex);
+    return EL_OK;
+}
+
+/* freeze: all with a parameter-free pooling: a fixed function of each text (features cached).
+ * The model files are digested on the first call only (training asks; prediction does not).
+ * When they cannot be read, nothing is cached: features are never served under a key that
+ * does not name the weights. */
+static el_features_kind hf_frozen(const el_backbone *bb, char *identity, size_t cap) {
+    hf_state *s = bb->state;
+    if (!s->cacheable) return EL_FEATURES_TRAINED;
+    if (!s->identity && hf_identity(s->m.dir, &s->identity) != 0) {
+        fprintf(stderr, "warning: features of %s not cached: %s\n", s->m.dir, el_last_error());
+        el_clear_error();
+        return EL_FEATURES_TRAINED;
+    }
+    snprintf(identity, cap, "%s", s->identity);
+    return EL_FEATURES_FIXED;
+}
+
 static const el_backbone_ops HF_OPS = {
     .type = "hf",
     .prepare = hf_prepare,
@@ -510,6 +589,7 @@ static const el_backbone_ops HF_OPS = {
     .forward = hf_forward,
     .free = hf_free,
     .lengths = hf_lengths,
+    .frozen = hf_frozen,
 };
 
 el_hf_model *el_hf_backbone_model(el_backbone *bb) {

@@ -95,11 +95,12 @@ static const schema_key SCHEMA[] = {
     {"source.limit", K_INT, "0", AT_LEAST(0), .help = "read only the first N rows (0 = all)"},
 
     {"backbone", K_SECTION, "{}", .help = "the text encoder"},
-    {"backbone.type", K_ENUM, "bow", "bow|hf|tfidf|cnn|rnn",
+    {"backbone.type", K_ENUM, "bow", "bow|hf|tfidf|cnn|rnn|transformer",
      .help = "bow: fastText-style hashed n-gram embedding bag; hf: a pretrained Hugging Face encoder "
              "(BERT, RoBERTa, XLM-RoBERTa, DistilBERT); tfidf: scikit-learn-style TF-IDF word + char "
              "n-grams (vocabulary fitted on train) times a trained table; cnn: convolutions over "
-             "token embeddings; rnn: a (bidirectional) GRU or LSTM"},
+             "token embeddings; rnn: a (bidirectional) GRU or LSTM; transformer: a BERT-style encoder "
+             "trained from scratch over hashed tokens"},
     {"backbone.dim", K_INT, "128", RANGE('[', 1, 65536, ']'), .when = "backbone.type=bow",
      .help = "embedding width"},
     {"backbone.word_ngrams", K_INT, "2", RANGE('[', 0, 8, ']'), .when = "backbone.type=bow",
@@ -167,11 +168,11 @@ static const schema_key SCHEMA[] = {
     {"backbone.feature_dropout", K_FLOAT, "0.0", RANGE('[', 0, 1, ')'), .when = "backbone.type=tfidf",
      .help = "training only: each tf-idf term of a row is dropped with this probability (the "
              "others scaled by 1 / (1 - p))"},
-    {"backbone.lowercase", K_BOOL, "true", .when = "backbone.type=tfidf|cnn|rnn", .help = "lowercase first"},
+    {"backbone.lowercase", K_BOOL, "true", .when = "backbone.type=tfidf|cnn|rnn|transformer", .help = "lowercase first"},
     {"backbone.freeze", K_ENUM, "none", "none|all", .when = "backbone.type=tfidf",
      .help = "all: no trained table; the tf-idf row is projected to dim columns by signed feature "
              "hashing (a fixed featurizer: its outputs are cached, see emolab cache)"},
-    {"backbone.tokens", K_ENUM, "word", "word|char", .when = "backbone.type=cnn|rnn",
+    {"backbone.tokens", K_ENUM, "word", "word|char", .when = "backbone.type=cnn|rnn|transformer",
      .help = "sequence unit: word (words and single punctuation/symbol marks) or char (code points)"},
     {"backbone.char_ngrams", K_INT_PAIR, "[3, 5]", RANGE('[', 0, 16, ']'), .when = "backbone.type=cnn|rnn",
      .help = "a token's vector is the mean of its own hashed embedding and those of its character "
@@ -180,7 +181,7 @@ static const schema_key SCHEMA[] = {
      .help = "hash buckets (rows of the embedding table)"},
     {"backbone.dim", K_INT, "128", RANGE('[', 1, 65536, ']'), .when = "backbone.type=cnn|rnn",
      .help = "token embedding width"},
-    {"backbone.max_len", K_INT, "128", RANGE('[', 1, 100000, ']'), .when = "backbone.type=cnn|rnn",
+    {"backbone.max_len", K_INT, "128", RANGE('[', 1, 100000, ']'), .when = "backbone.type=cnn|rnn|transformer",
      .help = "tokens per text; longer texts keep their first max_len tokens"},
     {"backbone.emb_dropout", K_FLOAT, "0.2", RANGE('[', 0, 1, ')'), .when = "backbone.type=cnn|rnn",
      .help = "dropout on token embeddings"},
@@ -202,7 +203,26 @@ static const schema_key SCHEMA[] = {
      .help = "dropout between stacked recurrent layers"},
     {"backbone.pooling", K_ENUM, "max", "max|mean|maxmean|last", .when = "backbone.type=rnn",
      .help = "over time, padding masked: max, mean, both, or last (final state of each direction)"},
-    {"backbone.lr_scale", K_FLOAT, "1.0", RANGE('(', 0, 1e6, ']'), .when = "backbone.type=tfidf|cnn|rnn",
+    {"backbone.buckets", K_INT, "32768", RANGE('[', 1, 16777214, ']'), .when = "backbone.type=transformer",
+     .help = "hash buckets of tokens (the vocabulary: buckets + 2 rows, with [PAD] and [CLS])"},
+    {"backbone.hidden", K_INT, "128", RANGE('[', 1, 65536, ']'), .when = "backbone.type=transformer",
+     .help = "model width (d_model)"},
+    {"backbone.layers", K_INT, "2", RANGE('[', 0, 128, ']'), .when = "backbone.type=transformer",
+     .help = "encoder layers (0 = embeddings only)"},
+    {"backbone.heads", K_INT, "4", RANGE('[', 1, 65536, ']'), .when = "backbone.type=transformer",
+     .help = "attention heads (must divide hidden)"},
+    {"backbone.intermediate", K_INT, "512", RANGE('[', 1, 1048576, ']'), .when = "backbone.type=transformer",
+     .help = "feed-forward width"},
+    {"backbone.dropout", K_FLOAT, "0.1", RANGE('[', 0, 1, ')'), .when = "backbone.type=transformer",
+     .help = "dropout on embeddings, attention output and feed-forward output"},
+    {"backbone.attn_dropout", K_FLOAT, "0.1", RANGE('[', 0, 1, ')'), .when = "backbone.type=transformer",
+     .help = "dropout on attention probabilities"},
+    {"backbone.init_std", K_FLOAT, "0.02", RANGE('(', 0, 10, ']'), .when = "backbone.type=transformer",
+     .help = "init of matrices and tables: N(0, init_std^2); biases 0, LayerNorm 1 / 0 (BERT's)"},
+    {"backbone.pooling", K_ENUM, "cls", "cls|mean|max", .when = "backbone.type=transformer",
+     .help = "text vector: the [CLS] token's (prepended to every text), or the masked mean or max "
+             "over [CLS] and the tokens"},
+    {"backbone.lr_scale", K_FLOAT, "1.0", RANGE('(', 0, 1e6, ']'), .when = "backbone.type=tfidf|cnn|rnn|transformer",
      .help = "backbone learning rate = train.lr * lr_scale"},
 
     {"head", K_SECTION, "{}", .help = "the classifier on top of the pooled features"},
@@ -1043,6 +1063,16 @@ static void cross_checks_backbones(vctx *v) {
         if (k && k->kind == EL_NODE_SEQ && k->n == 0)
             verr(v, placed(k, bb), 0, 0, "backbone.kernels", "an empty list; give at least one "
                                                              "convolution width, e.g. [2, 3, 4]");
+    } else if (!strcmp(type->scalar, "transformer")) {
+        const el_node *h = el_node_get(bb, "hidden"), *nh = el_node_get(bb, "heads");
+        int64_t hv = h ? node_int(h) : 0, nv = nh ? node_int(nh) : 0;
+        if (hv > 0 && nv > 0 && hv % nv != 0) {
+            int64_t d = nv; /* the nearest divisor below */
+            while (d > 1 && hv % d) d--;
+            verr(v, placed(nh, bb), 0, 0, "backbone.heads", "%lld attention heads do not divide "
+                 "backbone.hidden %lld; choose a divisor (e.g. %lld)", (long long)nv, (long long)hv,
+                 (long long)d);
+        }
     }
 }
 
@@ -1233,6 +1263,19 @@ static void fill_spec(el_spec *s, el_node *r) {
         s->train.grad_accum = (int32_t)get_int(r, "train.grad_accum");
     } else if (!strcmp(b->type, "tfidf") || !strcmp(b->type, "cnn") || !strcmp(b->type, "rnn")) {
         fill_backbone_seq(b, r);
+    } else if (!strcmp(b->type, "transformer")) {
+        b->tokens = get_str(r, "backbone.tokens");
+        b->buckets = get_int(r, "backbone.buckets");
+        b->max_len = (int32_t)get_int(r, "backbone.max_len");
+        b->lowercase = get_bool(r, "backbone.lowercase");
+        b->lr_scale = get_float(r, "backbone.lr_scale");
+        b->hidden = (int32_t)get_int(r, "backbone.hidden");
+        b->layers = (int32_t)get_int(r, "backbone.layers");
+        b->heads = (int32_t)get_int(r, "backbone.heads");
+        b->intermediate = (int32_t)get_int(r, "backbone.intermediate");
+        b->dropout = get_float(r, "backbone.dropout");
+        b->attn_dropout = get_float(r, "backbone.attn_dropout");
+        b->init_std = get_float(r, "backbone.init_std");
     }
 
     el_head_spec *h = &s->head;

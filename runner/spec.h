@@ -108,7 +108,7 @@ typedef struct {
 } el_data_spec;
 
 typedef struct {
-    char *type;             /* bow | tfidf | cnn | rnn (later: transformer, hf) */
+    char *type;             /* bow | hf | tfidf | cnn | rnn | transformer */
     /* bow: fastText-style hashed n-grams into an embedding bag */
     int32_t dim;            /* embedding width (default 128) */
     int32_t word_ngrams;    /* word n-grams 1..word_ngrams (default 2; 0 = no words) */
@@ -152,7 +152,14 @@ typedef struct {
     char *cell;             /* rnn: gru | lstm */
     int32_t hidden, layers; /* rnn: per direction, stacked */
     bool bidirectional;     /* rnn */
-    double dropout;         /* rnn: between stacked layers */
+    double dropout;         /* rnn: between stacked layers; transformer: hidden dropout */
+    /* transformer (model_transformer.c): a BERT-style encoder trained from scratch over hashed
+     * word or char tokens; also tokens, buckets, max_len, lowercase, lr_scale, pooling (cls |
+     * mean | max), hidden (d_model), layers, dropout */
+    int32_t heads;          /* attention heads (divide hidden) */
+    int32_t intermediate;   /* FFN width */
+    double attn_dropout;    /* on attention probabilities */
+    double init_std;        /* N(0, init_std^2) init of matrices and tables */
 } el_backbone_spec;
 
 typedef struct {

@@ -338,6 +338,12 @@ int64_t el_train_estimate_bytes(const el_spec *spec, int64_t n_texts) {
         per_text = (int64_t)sizeof(int64_t) * (chars + 12 * b->word_ngrams + 1);
     }
     int32_t feat = b->dim > 0 ? b->dim : 768;
+    if (el_streq(b->type, "transformer")) { /* model_transformer.c: the encoder's own sizes */
+        int64_t H = b->hidden, I = b->intermediate, T = (int64_t)b->max_len + 1;
+        params = (b->buckets + 2 + T) * H + (int64_t)b->layers * (4 * H * H + 2 * H * I + 9 * H + I) + 2 * H;
+        feat = b->hidden;
+        per_text = (int64_t)sizeof(int64_t) * 2 * T + 16; /* token ids and offsets */
+    }
     if (el_streq(b->type, "hf") && b->path && b->path[0]) { /* the model's own config.json */
         el_hf_config hc;
         if (el_hf_config_load(b->path, &hc) == EL_OK) {

@@ -1,4 +1,4 @@
-/* test_backbone_train.c: tfidf, cnn and rnn train, save and load.
+/* test_backbone_train.c: tfidf, cnn, rnn and transformer train, save and load.
  *
  *  - a tiny training run (64 real train texts, 40 AdamW steps on them) brings the BCE loss
  *    well below its start, for every backbone: gradients reach the tables (sparse) and the
@@ -33,6 +33,9 @@ static const char *BACKBONES[] = {
     "{type: cnn, dim: 16, filters: 8, kernels: [2, 3], buckets: 65536}",
     "{type: rnn, dim: 16, hidden: 8, buckets: 65536, pooling: last}",
     "{type: rnn, cell: lstm, dim: 16, hidden: 8, layers: 2, buckets: 65536, tokens: char, max_len: 64}",
+    "{type: transformer, hidden: 16, heads: 2, intermediate: 32, layers: 2, buckets: 4096, max_len: 48}",
+    "{type: transformer, hidden: 16, heads: 4, intermediate: 24, layers: 1, buckets: 2048, max_len: 64, "
+    "tokens: char, pooling: mean, dropout: 0.0, attn_dropout: 0.0}",
 };
 #define N_BB (sizeof BACKBONES / sizeof BACKBONES[0])
 

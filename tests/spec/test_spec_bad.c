@@ -193,7 +193,7 @@ static void test_enums(void) {
               "bad.yaml:2:33: data.train[0].format: unknown value 'csv', allowed goemotions|izard|columns");
     /* an unknown backbone type: only that error, not one per bow key */
     CHECK_STR(fails(BASE "backbone: {type: lstm, dim: 5}\n"),
-              "bad.yaml:5:18: backbone.type: unknown value 'lstm', allowed bow|hf|tfidf|cnn|rnn");
+              "bad.yaml:5:18: backbone.type: unknown value 'lstm', allowed bow|hf|tfidf|cnn|rnn|transformer");
 }
 
 static void test_empty_layers(void) {

@@ -1,4 +1,4 @@
-/* model_seq.h: what the sequence backbones (cnn, rnn) share: featurizing texts into hashed
+/* model_seq.h: what the sequence backbones (cnn, rnn, transformer) share: featurizing texts into hashed
  * token sequences (tokenize_seq.h), token embeddings of a batch, and evaluation in
  * length-sorted chunks.
  *

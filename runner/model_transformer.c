@@ -12,7 +12,7 @@
  */
 #include "encoder.h"
 #include "model.h"
-#include "tokenize_seq.h"
+#include "model_seq.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -25,7 +25,7 @@
 typedef enum { TR_POOL_CLS = 0, TR_POOL_MEAN = 1, TR_POOL_MAX = 2 } tr_pooling;
 
 typedef struct {
-    el_seq_params fp;
+    el_seq_params fp;      /* first: el_seq_prepare reads it (model_seq.h) */
     el_encoder enc;        /* word [buckets + 2, H], pos [max_len + 1, H], layers */
     tr_pooling pooling;
     /* staging for one batch, reused */
@@ -34,27 +34,10 @@ typedef struct {
     int64_t cap;
 } tr_state;
 
-static void *tr_prepare(el_backbone *bb, char *const *texts, int64_t n) {
-    tr_state *s = bb->state;
-    el_seq_features *f = xcalloc(1, sizeof *f);
-    if (el_seq_featurize(&s->fp, texts, n, f) != 0) {
-        free(f);
-        return NULL;
-    }
-    return f;
-}
-
-static void tr_free_inputs(void *inputs) {
-    if (!inputs) return;
-    el_seq_features_free(inputs);
-    free(inputs);
-}
-
-static const int32_t *tr_lengths(const void *inputs) { return ((const el_seq_features *)inputs)->lengths; }
-
 /* One padded batch: [CLS] + tokens per row, T = 1 + the longest row -> pooled [B, H]. */
-static ts_tensor tr_forward_batch(el_backbone *bb, const el_seq_features *f, const int64_t *rows,
+static ts_tensor tr_forward_batch(el_backbone *bb, const void *inputs, const int64_t *rows,
                                   int32_t n_rows, bool training) {
+    const el_seq_features *f = inputs;
     tr_state *s = bb->state;
     int64_t B = n_rows, T = 1;
     for (int32_t i = 0; i < n_rows; i++) {
@@ -95,35 +78,9 @@ static ts_tensor tr_forward_batch(el_backbone *bb, const el_seq_features *f, con
     return s->pooling == TR_POOL_MEAN ? ts_masked_mean(h, mf, 1) : ts_masked_max(h, mf, 1);
 }
 
-/* Evaluation of many rows: length-sorted chunks (little padding), outputs put back in order. */
 static ts_tensor tr_forward(el_backbone *bb, const void *inputs, const int64_t *rows,
                             int32_t n_rows, bool training) {
-    const el_seq_features *f = inputs;
-    if (training || n_rows <= EL_SEQ_EVAL_CHUNK) return tr_forward_batch(bb, f, rows, n_rows, training);
-    int64_t *order = xmalloc((size_t)n_rows * sizeof(int64_t)), *sorted = xmalloc((size_t)n_rows * sizeof(int64_t));
-    el_seq_sort_rows(f, rows, n_rows, order);
-    for (int32_t i = 0; i < n_rows; i++) sorted[i] = rows[order[i]];
-    int32_t n_chunks = (n_rows + EL_SEQ_EVAL_CHUNK - 1) / EL_SEQ_EVAL_CHUNK;
-    ts_tensor *outs = xcalloc((size_t)n_chunks, sizeof(ts_tensor));
-    ts_tensor out = NULL;
-    bool ok = true;
-    for (int32_t c = 0; c < n_chunks && ok; c++) {
-        int32_t b = c * EL_SEQ_EVAL_CHUNK, n = n_rows - b < EL_SEQ_EVAL_CHUNK ? n_rows - b : EL_SEQ_EVAL_CHUNK;
-        outs[c] = tr_forward_batch(bb, f, sorted + b, n, false);
-        ok = outs[c] != NULL;
-    }
-    if (ok) {
-        for (int32_t i = 0; i < n_rows; i++) sorted[order[i]] = i; /* invert the permutation */
-        int64_t shape[1] = {n_rows};
-        ts_tensor cat = ts_cat(outs, n_chunks, 0);
-        ts_tensor inv = ts_from_data(sorted, TS_I64, shape, 1);
-        out = cat && inv ? ts_index_select(cat, 0, inv) : NULL;
-        ts_free(inv);
-    }
-    free(outs);
-    free(order);
-    free(sorted);
-    return out;
+    return el_seq_forward(bb, inputs, rows, n_rows, training, tr_forward_batch);
 }
 
 static void tr_free(el_backbone *bb) {
@@ -140,11 +97,11 @@ static void tr_free(el_backbone *bb) {
 
 static const el_backbone_ops TRANSFORMER_OPS = {
     .type = "transformer",
-    .prepare = tr_prepare,
-    .free_inputs = tr_free_inputs,
+    .prepare = el_seq_prepare,
+    .free_inputs = el_seq_free_inputs,
     .forward = tr_forward,
     .free = tr_free,
-    .lengths = tr_lengths,
+    .lengths = el_seq_lengths,
 };
 
 static el_encoder_config el_transformer_encoder_config(const el_backbone_spec *cfg) {
@@ -170,13 +127,9 @@ el_backbone *el_transformer_build(const el_backbone_spec *cfg, el_params *ps) {
     bb->ops = &TRANSFORMER_OPS;
     bb->cfg = *cfg;
     bb->state = s;
-    s->fp = el_seq_default_params();
-    s->fp.chars = el_streq(cfg->tokens, "char");
-    s->fp.char_min = 0;
+    s->fp = el_seq_params_from_spec(cfg);
+    s->fp.char_min = 0; /* one hashed id per token: no n-gram bags */
     s->fp.char_max = 0;
-    s->fp.buckets = cfg->buckets;
-    s->fp.max_len = cfg->max_len;
-    s->fp.lowercase = cfg->lowercase;
     const char *pool = cfg->pooling && cfg->pooling[0] ? cfg->pooling : "cls";
     if (el_streq(pool, "cls")) s->pooling = TR_POOL_CLS;
     else if (el_streq(pool, "mean")) s->pooling = TR_POOL_MEAN;

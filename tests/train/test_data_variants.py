@@ -28,6 +28,8 @@ BACKBONES = {
     "tfidf": "{type: tfidf, dim: 8, word_max_features: 2000, char_max_features: 2000}",
     "cnn": "{type: cnn, dim: 8, buckets: 4096, filters: 8, kernels: [2, 3], max_len: 24}",
     "rnn": "{type: rnn, dim: 8, buckets: 4096, hidden: 8, max_len: 24}",
+    "transformer": "{type: transformer, buckets: 4096, hidden: 16, heads: 2, intermediate: 32, "
+                   "layers: 1, max_len: 24}",
 }
 failures = []
 

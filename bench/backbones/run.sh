@@ -4,6 +4,7 @@
 # (per-class thresholds tuned on val) and wall time of each, and the peer's.
 #
 #   bench/backbones/run.sh [SPEC...]   default: configs/tfidf.yaml configs/cnn.yaml configs/rnn.yaml
+#                                      configs/transformer.yaml
 #   EMOLAB_BENCH_SKIP_PEERS=1          emolab only
 # On a machine shared with other jobs, OMP_WAIT_POLICY=passive keeps libtorch's two OpenMP
 # threads from spinning against each other (it is set here unless already set).
@@ -16,7 +17,8 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 [ -x "$bin" ] || { echo "build emolab first: scripts/setup.sh" >&2; exit 1; }
 specs=("$@")
-[ ${#specs[@]} -gt 0 ] || specs=("$here/configs/tfidf.yaml" "$here/configs/cnn.yaml" "$here/configs/rnn.yaml")
+[ ${#specs[@]} -gt 0 ] || specs=("$here/configs/tfidf.yaml" "$here/configs/cnn.yaml" "$here/configs/rnn.yaml"
+                                 "$here/configs/transformer.yaml")
 
 : > "$out/rows.tsv"
 for spec in "${specs[@]}"; do

@@ -105,7 +105,7 @@ static int list_entries(const char *dir, entry_info **out, int64_t *n_out) {
         el_st_close(&st);
     }
     closedir(d);
-    qsort(es, (size_t)n, sizeof *es, cmp_entry);
+    el_qsort(es, (size_t)n, sizeof *es, cmp_entry);
     *out = es;
     *n_out = n;
     return EL_OK;

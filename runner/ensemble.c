@@ -235,7 +235,7 @@ static int check_members(el_registry *reg, const char *const *refs, int32_t n, m
     int32_t got = 0;
     while (got < n && sorted[got]) got++;
     if (rc == EL_OK) {
-        qsort(sorted, (size_t)n, sizeof(char *), cmp_str);
+        el_qsort(sorted, (size_t)n, sizeof(char *), cmp_str);
         for (int32_t i = 0; i < n; i++) {
             char *name = strchr(sorted[i], '\t');
             *name++ = 0;

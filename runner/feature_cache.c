@@ -102,7 +102,7 @@ static void tensors_checksum(char **names, const void **data, const size_t *nbyt
     int32_t *order = xmalloc((size_t)(n + 1) * sizeof(int32_t));
     char **sorted = xmalloc((size_t)(n + 1) * sizeof(char *));
     for (int32_t i = 0; i < n; i++) sorted[i] = names[i];
-    qsort(sorted, (size_t)n, sizeof(char *), cmp_str);
+    el_qsort(sorted, (size_t)n, sizeof(char *), cmp_str);
     for (int32_t i = 0; i < n; i++)
         for (int32_t j = 0; j < n; j++)
             if (names[j] == sorted[i]) order[i] = j;

@@ -464,7 +464,7 @@ static int resolve_cached(hub_ctx *c, el_hub_snapshot *out, const char *why) {
     int32_t n_all = 0;
     int64_t cap = 0;
     walk_snapshot(snap, "", &all, &n_all, &cap);
-    if (n_all > 1) qsort(all, (size_t)n_all, sizeof *all, cmp_str);
+    if (n_all > 1) el_qsort(all, (size_t)n_all, sizeof *all, cmp_str);
     const char *const *pats = p->include ? p->include : EL_HUB_DEFAULT_INCLUDE;
     int32_t npats = p->include ? p->n_include : EL_HUB_N_DEFAULT_INCLUDE;
     el_hub_snapshot s = {0};

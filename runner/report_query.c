@@ -640,7 +640,7 @@ static void compute_differs(el_report *r, const char ***row_keys, const char ***
     for (int32_t i = 0; i < r->n_rows; i++)
         for (int32_t j = 0; j < row_n[i]; j++)
             if (!el_model_key(row_keys[i][j])) t[k++] = (kv_triple){row_keys[i][j], row_vals[i][j], i};
-    qsort(t, (size_t)k, sizeof *t, cmp_triple);
+    el_qsort(t, (size_t)k, sizeof *t, cmp_triple);
     el_buf *bufs = xcalloc((size_t)(r->n_rows ? r->n_rows : 1), sizeof(el_buf));
     for (int64_t s = 0; s < k;) {
         int64_t e = s;
@@ -1314,7 +1314,7 @@ int el_report_build(const el_report_params *p, el_report *r, bool *usage) {
     }
     g_sort_kind = sk;
     g_sort_ndv = r->n_dvariants;
-    qsort(r->rows, (size_t)r->n_rows, sizeof *r->rows, cmp_rows);
+    el_qsort(r->rows, (size_t)r->n_rows, sizeof *r->rows, cmp_rows);
     for (int32_t i = 0; i < r->n_rows; i++) /* runs point at their row again */
         for (int32_t k = 0; k < r->n_dvariants; k++)
             for (int32_t j = 0; j < r->rows[i].cells[k].n_runs; j++) r->runs[r->rows[i].cells[k].runs[j]].row = i;

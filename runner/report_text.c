@@ -220,7 +220,7 @@ int32_t el_suggest(el_buf *b, const char *word, const char *const *cands, int32_
         if (wl >= 3 && (strcasestr(c, word) || strcasestr(word, c))) d = d < 1 ? d : 1;
         if (d <= cap) s[ns++] = (scored){d, i};
     }
-    qsort(s, (size_t)ns, sizeof *s, cmp_scored);
+    el_qsort(s, (size_t)ns, sizeof *s, cmp_scored);
     int32_t k = ns < max ? ns : max;
     for (int32_t i = 0; i < k; i++) el_buf_printf(b, "%s%s", i ? ", " : "", cands[s[i].idx]);
     free(s);

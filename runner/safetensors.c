@@ -171,7 +171,7 @@ int el_st_parse(const void *buf, size_t len, const char *name, el_safetensors *o
     }
     json_decref(root);
     if (rc == EL_OK) {
-        qsort(spans, (size_t)out->n, sizeof *spans, span_cmp);
+        el_qsort(spans, (size_t)out->n, sizeof *spans, span_cmp);
         int32_t far = -1; /* the non-empty span reaching furthest so far */
         for (int32_t i = 0; i < out->n; i++) {
             if (spans[i].end == spans[i].begin) continue;
@@ -189,7 +189,7 @@ int el_st_parse(const void *buf, size_t len, const char *name, el_safetensors *o
      * search, so looking up every tensor of a file with many is not quadratic */
     out->by_name = xcalloc((size_t)(out->n ? out->n : 1), sizeof *out->by_name);
     for (int32_t i = 0; i < out->n; i++) out->by_name[i] = &out->tensors[i];
-    qsort(out->by_name, (size_t)out->n, sizeof *out->by_name, tensor_name_cmp);
+    el_qsort(out->by_name, (size_t)out->n, sizeof *out->by_name, tensor_name_cmp);
     return EL_OK;
 fail:
     el_st_close(out);

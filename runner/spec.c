@@ -414,7 +414,7 @@ static int cmp_err(const void *a, const void *b) {
 
 /* Sets el_err to the errors in document order, one per line; frees them. */
 static int flush_errors(vctx *v) {
-    qsort(v->errs, (size_t)v->n_errs, sizeof *v->errs, cmp_err);
+    el_qsort(v->errs, (size_t)v->n_errs, sizeof *v->errs, cmp_err);
     el_buf b = {0};
     for (int64_t i = 0; i < v->n_errs; i++) {
         if (i < MAX_ERRORS) {
@@ -1579,7 +1579,7 @@ void el_spec_params(const el_spec *s, void (*fn)(const char *key, const char *js
     param *ps = NULL;
     int64_t np = 0, cap = 0;
     flatten(s->resolved, "", &ps, &np, &cap);
-    qsort(ps, (size_t)np, sizeof *ps, cmp_param);
+    el_qsort(ps, (size_t)np, sizeof *ps, cmp_param);
     for (int64_t i = 0; i < np; i++) {
         fn(ps[i].key, ps[i].json, ctx);
         free(ps[i].key);

@@ -99,7 +99,7 @@ static int cmp_serr(const void *a, const void *b) {
 }
 
 static int flush(sctx *c) {
-    qsort(c->errs, (size_t)c->n_errs, sizeof *c->errs, cmp_serr);
+    el_qsort(c->errs, (size_t)c->n_errs, sizeof *c->errs, cmp_serr);
     el_buf b = {0};
     for (int64_t i = 0; i < c->n_errs; i++) {
         if (i < MAX_ERRORS) {
@@ -1078,7 +1078,7 @@ static void parzen_init(parzen *pz, double lo, double hi, double *mu, int32_t n)
     pz->mu = mu;
     pz->n = n;
     pz->sigma = xmalloc(sizeof(double) * (size_t)(n ? n : 1));
-    qsort(mu, (size_t)n, sizeof *mu, cmp_double);
+    el_qsort(mu, (size_t)n, sizeof *mu, cmp_double);
     double range = hi - lo > 0 ? hi - lo : 1.0;
     double minbw = range / (n + 1 < 100 ? n + 1 : 100);
     for (int32_t i = 0; i < n; i++) {
@@ -1173,7 +1173,7 @@ int el_sweep_suggest(const el_sweep *s, int64_t config, const el_sweep_obs *obs,
         double m = obs[i].metric;
         rk[i] = (ranked){i, isfinite(m) ? (s->maximize ? m : -m) : -INFINITY};
     }
-    qsort(rk, (size_t)n_obs, sizeof *rk, cmp_ranked);
+    el_qsort(rk, (size_t)n_obs, sizeof *rk, cmp_ranked);
     int32_t n_good = (int32_t)ceil(0.25 * n_obs);
     if (n_good > TPE_MAX_GOOD) n_good = TPE_MAX_GOOD;
     if (n_good < 1) n_good = 1;

@@ -635,7 +635,7 @@ int el_bucket_plan(const int32_t *lengths, int32_t n, el_bucket_params p, el_bat
     t_sort_len = lengths;
     for (int64_t s = 0; s < n; s += bucket) {
         int64_t e = s + bucket < n ? s + bucket : n;
-        qsort(out->order + s, (size_t)(e - s), sizeof(int32_t), cmp_len);
+        el_qsort(out->order + s, (size_t)(e - s), sizeof(int32_t), cmp_len);
     }
     t_sort_len = NULL;
     int32_t nb = (int32_t)((n + p.batch_size - 1) / p.batch_size);

@@ -214,7 +214,7 @@ static int cmp_keyed(const void *a, const void *b) {
 void el_seq_sort_rows(const el_seq_features *f, const int64_t *rows, int32_t n, int64_t *order) {
     keyed *k = xmalloc((size_t)(n + 1) * sizeof *k);
     for (int32_t i = 0; i < n; i++) k[i] = (keyed){f->lengths[rows[i]], i, i};
-    qsort(k, (size_t)n, sizeof *k, cmp_keyed);
+    el_qsort(k, (size_t)n, sizeof *k, cmp_keyed);
     for (int32_t i = 0; i < n; i++) order[i] = k[i].row;
     free(k);
 }

@@ -381,10 +381,10 @@ int el_tfidf_fit(const el_tfidf_params *p, char *const *texts, int64_t n, el_tfi
         pthread_mutex_lock(&g_fit_lock);
         g_arena = m.arena;
         if (nk[a] > maxf) {
-            qsort(kept[a], (size_t)nk[a], sizeof(term_stat), cmp_by_count);
+            el_qsort(kept[a], (size_t)nk[a], sizeof(term_stat), cmp_by_count);
             nk[a] = maxf;
         }
-        qsort(kept[a], (size_t)nk[a], sizeof(term_stat), cmp_by_term);
+        el_qsort(kept[a], (size_t)nk[a], sizeof(term_stat), cmp_by_term);
         g_arena = NULL;
         pthread_mutex_unlock(&g_fit_lock);
     }
@@ -488,7 +488,7 @@ static void *transform_chunk(void *arg) {
     for (int64_t d = c->begin; d < c->end; d++) {
         c->nt = 0;
         text_terms(c->p, &s, c->texts[d], chunk_add, c);
-        qsort(c->tids, (size_t)c->nt, sizeof(int64_t), cmp_i64);
+        el_qsort(c->tids, (size_t)c->nt, sizeof(int64_t), cmp_i64);
         int64_t before = c->n, nw = 0;
         if (c->n + c->nt + 1 > c->cap) {
             c->cap = (c->n + c->nt + 1) * 2;

@@ -538,3 +538,7 @@ const char *el_env(const char *name, const char *fallback) {
     const char *v = getenv(name);
     return v && *v ? v : fallback;
 }
+
+void el_qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *)) {
+    if (n > 1) qsort(base, n, size, cmp);
+}

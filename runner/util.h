@@ -37,6 +37,10 @@ char *el_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2))); /* 
 void el_grow_(void **p, int64_t *cap, int64_t need, size_t sz, const char *file, int line);
 #define el_grow(p, cap, need) el_grow_((void **)&(p), (cap), (need), sizeof(*(p)), __FILE__, __LINE__)
 
+/* qsort for arrays that may be empty: an empty array is often NULL, which qsort must not get
+ * (UBSan: nonnull argument) */
+void el_qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+
 /* ---- string buffer ----------------------------------------------------------------------- */
 typedef struct {
     char *s;     /* always NUL-terminated once anything was appended */

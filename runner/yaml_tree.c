@@ -860,7 +860,7 @@ static void json_node(el_buf *b, const el_node *n, bool pretty, int level) {
     }
     key_idx *order = xmalloc((size_t)(n->n ? n->n : 1) * sizeof *order);
     for (int32_t i = 0; i < n->n; i++) order[i] = (key_idx){n->keys[i], i};
-    qsort(order, (size_t)n->n, sizeof *order, cmp_key);
+    el_qsort(order, (size_t)n->n, sizeof *order, cmp_key);
     el_buf_putc(b, '{');
     for (int32_t i = 0; i < n->n; i++) {
         if (i) el_buf_putc(b, ',');

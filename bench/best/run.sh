@@ -65,7 +65,8 @@ rows = db.execute("""
   WHERE r.status = 'finished' ORDER BY r.kind DESC, v.value DESC""").fetchall()
 print(f"{'run':<34} {'kind':<9} {'val wF1':>8} {'test wF1':>9} {'wall s':>8}")
 for name, kind, v, t, s in rows:
-    print(f"{name:<34} {kind:<9} {v:8.4f} {t:9.4f} {s:8.1f}")
+    wall = f"{s:8.1f}" if kind == "single" and s is not None else f"{'-':>8}"  # ensembles: no training
+    print(f"{name:<34} {kind:<9} {v:8.4f} {t:9.4f} {wall}")
 singles = [r for r in rows if r[1] == "single"]
 ens = [r for r in rows if r[1] == "ensemble"]
 best_single = max(singles, key=lambda r: r[2])

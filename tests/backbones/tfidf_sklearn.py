@@ -29,17 +29,9 @@ import numpy as np
 from scipy.sparse import hstack
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+from oracle_lib import check, summary
+
 TOOL = sys.argv[1]
-failures = []
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
 
 
 EDGE = [
@@ -200,11 +192,7 @@ def main():
     check(len(results) == len(cases), "one result per case")
     for (label, p, fit, apply), ours in zip(cases, results):
         compare(label, p, fit, apply, ours)
-    if failures:
-        print(f"tfidf_sklearn: {len(failures)} of {checks} checks FAILED", file=sys.stderr)
-        return 1
-    print(f"tfidf_sklearn: all {checks} checks passed")
-    return 0
+    return summary("tfidf_sklearn")
 
 
 if __name__ == "__main__":

@@ -15,42 +15,16 @@ emolab defines it), so neither masking nor batching is shared with the code unde
 """
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
+from oracle_lib import check, compare_dump, read_safetensors, summary
+
 TOOL = sys.argv[1]
-failures = []
-checks = 0
-DT = {"F32": np.float32, "I64": np.int64}
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, file=sys.stderr)
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        blob = f.read()
-    n = struct.unpack("<Q", blob[:8])[0]
-    header = json.loads(blob[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, t in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = t["data_offsets"]
-        out[name] = np.frombuffer(blob[base + b:base + e], dtype=DT[t["dtype"]]).reshape(t["shape"])
-    return out
 
 
 def token_vectors(d, i, emb):
@@ -126,20 +100,7 @@ def run_case(cfg):
     params = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in d.items()
               if k.startswith("backbone.")}
     ref = cnn_reference(d, cfg, params) if cfg["type"] == "cnn" else rnn_reference(d, cfg, params)
-    out = torch.from_numpy(d["out"].copy())
-    err = float((ref.detach() - out).abs().max())
-    check(err < 2e-5, f"{yaml}: outputs differ by {err:.3g}")
-    (ref * torch.from_numpy(d["R"].copy())).sum().backward()
-    n_grads = 0
-    for name in d:
-        if not name.startswith("grad."):
-            continue
-        p = params[name[5:]]
-        want = p.grad if p.grad is not None else torch.zeros_like(p)
-        got = torch.from_numpy(d[name].copy())
-        rel = float((got - want).abs().max() / max(1.0, float(want.abs().max())))
-        check(rel < 1e-4, f"{yaml}: gradient of {name[5:]} differs by {rel:.3g}")
-        n_grads += 1
+    n_grads = compare_dump(d, ref, params, yaml)
     check(n_grads > 0, f"{yaml}: no gradients dumped")
     lens = d["seq.lengths"]
     check(int(lens[1]) == 0 and int(lens.max()) == cfg["max_len"], f"{yaml}: lengths {lens}")
@@ -164,11 +125,7 @@ def main():
     ]
     for c in cases:
         run_case(dict(base, **c))
-    if failures:
-        print(f"torch_oracle: {len(failures)} of {checks} checks FAILED", file=sys.stderr)
-        return 1
-    print(f"torch_oracle: all {checks} checks passed")
-    return 0
+    return summary("torch_oracle")
 
 
 if __name__ == "__main__":

@@ -494,7 +494,7 @@ int el_ensemble_build(el_registry *reg, const char *const *refs, int32_t n,
             el_buf_printf(&b, "%s%s", i ? "+" : "", m.name[i]);
         name = el_buf_take(&b);
     }
-    const char *owner = p.owner ? p.owner : el_env("USER", "");
+    const char *owner = p.owner ? p.owner : el_user_name();
     cfg = make_config(&m, &p, name, owner, variant, false);
     char hash[65];
     el_sha256_hex(cfg, strlen(cfg), hash);
@@ -644,7 +644,7 @@ static void ensemble_usage(FILE *out) {
             "  --metric NAME        val_weighted_f1 (default), val_macro_f1, val_micro_f1, ...\n"
             "  --variant V          with --top: only runs of data variant V (orig, ext, ...)\n"
             "  --name NAME          the ensemble's run name (default ensemble-K:NAME+NAME...)\n"
-            "  --owner WHO          the researcher column (default $USER)\n"
+            "  --owner WHO          the researcher column (default $USER, else the login name)\n"
             "  --threshold MODE     per_class (default) | global | fixed, tuned on val\n"
             "  --threshold-value X  fixed mode's threshold, and classes without positives (0.5)\n"
             "  --grid-step S        threshold tuning grid (default 0.01)\n"

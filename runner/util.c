@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <openssl/evp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -541,4 +542,11 @@ const char *el_env(const char *name, const char *fallback) {
 
 void el_qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *)) {
     if (n > 1) qsort(base, n, size, cmp);
+}
+
+const char *el_user_name(void) {
+    const char *u = el_env("USER", NULL);
+    if (u) return u;
+    struct passwd *pw = getpwuid(getuid());
+    return pw && pw->pw_name ? pw->pw_name : "";
 }

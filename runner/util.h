@@ -117,5 +117,7 @@ int el_parse_i64(const char *s, int64_t *out);   /* whole string, base 10 */
 int el_parse_double(const char *s, double *out); /* whole string, finite */
 const char *el_hostname(void);
 const char *el_env(const char *name, const char *fallback); /* getenv with fallback for "" too */
+/* who is running: $USER, else the account name of the process (e.g. in cron or a container), else "" */
+const char *el_user_name(void);
 
 #endif /* EL_UTIL_H */

@@ -188,6 +188,12 @@ int el_run_model_load(const char *run, const el_export_params *p, el_spec *spec,
     json_decref(jt);
     if (rc == EL_OK) rc = spec_from_config(cfg, ckpt, spec);
     el_st_close(&st);
+    /* only hf runs are rebuilt from their config here (their checkpoint records what an hf
+     * encoder needs); say so instead of failing on the first key another backbone lacks */
+    if (rc == EL_OK && !el_streq(spec->backbone.type, "hf"))
+        rc = el_err("%s: backbone type %s; only runs with an hf backbone export to a Hugging Face "
+                    "model directory (use `emolab predict` for this run)",
+                    ckpt, spec->backbone.type);
     if (rc == EL_OK && p->model_dir) {
         free(spec->backbone.path);
         free(spec->backbone.name);

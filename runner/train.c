@@ -4,7 +4,6 @@
 #include "hf_config.h"
 #include "safetensors.h"
 #include "tokenize.h"
-#include "tokenize_seq.h"
 #include "util.h"
 
 #include <jansson.h>

@@ -22,7 +22,7 @@ done
 say() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 
-pkgs=(build-essential cmake pkg-config git ca-certificates
+pkgs=(build-essential cmake pkg-config git ca-certificates bc
       libtorch-dev libopenblas0-pthread
       libyaml-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev libjansson-dev libutf8proc-dev libssl-dev)
 test_pkgs=(python3 python3-venv python3-torch python3-sklearn python3-numpy

@@ -12,6 +12,7 @@
  * HF_BENCH_PHASES=1 also prints the forward / backward / optimizer medians on stderr.
  * bench/hf/peer_bert.py does the same with transformers' BertModel in PyTorch eager. */
 #define _POSIX_C_SOURCE 200809L
+#include "../bench_timing.h"
 #include "encoder.h"
 #include "util.h"
 
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define CHECKED(x)                                                                               \
     do {                                                                                         \
@@ -29,22 +29,6 @@
             exit(1);                                                                             \
         }                                                                                        \
     } while (0)
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static int arg(int argc, char **argv, const char *name, int def) {
     for (int i = 1; i + 1 < argc; i++)
@@ -57,16 +41,8 @@ static double gemm_gflops(int iters) {
     int64_t s[2] = {N, N};
     ts_tensor a = ts_randn(s, 2), b = ts_randn(s, 2);
     CHECKED(a && b);
-    double *t = malloc(sizeof(double) * (size_t)iters);
-    for (int i = -2; i < iters; i++) {
-        double t0 = now();
-        ts_tensor c = ts_matmul(a, b);
-        CHECKED(c);
-        ts_free(c);
-        if (i >= 0) t[i] = now() - t0;
-    }
-    double med = median(t, iters);
-    free(t);
+    double med = bench_matmul_seconds(a, b, 2, iters);
+    CHECKED(med > 0);
     ts_free(a);
     ts_free(b);
     return 2.0 * (double)(N * N * N) / med * 1e-9;
@@ -116,19 +92,19 @@ int main(int argc, char **argv) {
     double *t = malloc(sizeof(double) * (size_t)steps * 4);
     double *tf = t + steps, *tb = t + 2 * steps, *to = t + 3 * steps;
     for (int i = -3; i < steps; i++) {
-        double t0 = now();
+        double t0 = bench_now();
         CHECKED(ts_scope_begin() == 0);
         ts_tensor h = el_encoder_forward(&e, &in, &run);
         CHECKED(h);
         ts_tensor cls = ts_reshape(ts_slice(h, 1, 0, 1, 1), s2, 2);
         ts_tensor logits = ts_linear(cls, hw, hb);
         ts_tensor loss = ts_bce_with_logits(logits, Y, NULL, NULL, TS_REDUCE_MEAN);
-        double t1 = now();
+        double t1 = bench_now();
         CHECKED(loss && ts_backward(loss) == 0);
-        double t2 = now();
+        double t2 = bench_now();
         CHECKED(ts_optim_step(opt) == 0 && ts_optim_zero_grad(opt) == 0);
         CHECKED(ts_scope_end() == 0);
-        double t3 = now();
+        double t3 = bench_now();
         if (i >= 0) {
             t[i] = t3 - t0;
             tf[i] = t1 - t0;
@@ -138,8 +114,8 @@ int main(int argc, char **argv) {
     }
     if (getenv("HF_BENCH_PHASES"))
         fprintf(stderr, "forward %.1f ms, backward %.1f ms, optimizer %.1f ms (medians)\n",
-                median(tf, steps) * 1e3, median(tb, steps) * 1e3, median(to, steps) * 1e3);
-    double step = median(t, steps);
+                bench_median(tf, steps) * 1e3, bench_median(tb, steps) * 1e3, bench_median(to, steps) * 1e3);
+    double step = bench_median(t, steps);
     double flops = 3.0 * el_encoder_forward_flops(&c, B, T);
     printf("threads %d\nstep_ms %.3f\nstep_gflops %.2f\ngemm_gflops %.2f\n", ts_get_num_threads(),
            step * 1e3, flops / step * 1e-9, gemm_gflops(10));

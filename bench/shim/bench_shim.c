@@ -7,13 +7,13 @@
  *   shim_bench [--threads N] [--only gemm|mlp|sparse] [--quick]
  * bench_torch.py does the same work in python3-torch; run.sh runs both and prints the ratios. */
 #define _POSIX_C_SOURCE 200809L
+#include "../bench_timing.h"
 #include "torch_shim.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define CHECKED(x)                                                                               \
     do {                                                                                         \
@@ -22,21 +22,6 @@
             exit(1);                                                                             \
         }                                                                                        \
     } while (0)
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static ts_tensor param(const int64_t *shape, int nd, double bound) {
     ts_tensor t = ts_zeros(shape, nd, TS_F32);
@@ -47,17 +32,9 @@ static ts_tensor param(const int64_t *shape, int nd, double bound) {
 static void bench_gemm(int iters) {
     ts_tensor a = ts_randn((const int64_t[]){512, 768}, 2), b = ts_randn((const int64_t[]){768, 768}, 2);
     CHECKED(a && b);
-    double *t = malloc(sizeof(double) * (size_t)iters);
-    for (int i = -3; i < iters; i++) {
-        double t0 = now();
-        ts_tensor c = ts_matmul(a, b);
-        CHECKED(c);
-        ts_free(c);
-        if (i >= 0) t[i] = now() - t0;
-    }
-    double med = median(t, iters);
+    double med = bench_matmul_seconds(a, b, 3, iters);
+    CHECKED(med > 0);
     printf("gemm_ms %.4f\ngemm_gflops %.2f\n", med * 1e3, 2.0 * 512 * 768 * 768 / med * 1e-9);
-    free(t);
     ts_free(a), ts_free(b);
 }
 
@@ -73,7 +50,7 @@ static void bench_mlp(int iters) {
     CHECKED(o);
     double *t = malloc(sizeof(double) * (size_t)iters);
     for (int i = -3; i < iters; i++) {
-        double t0 = now();
+        double t0 = bench_now();
         CHECKED(ts_scope_begin() == TS_OK);
         ts_tensor h = ts_relu(ts_linear(x, w1, b1));
         ts_tensor logits = ts_linear(h, w2, b2);
@@ -83,9 +60,9 @@ static void bench_mlp(int iters) {
         CHECKED(ts_backward(loss) == TS_OK);
         CHECKED(ts_optim_step(o) == TS_OK);
         CHECKED(ts_scope_end() == TS_OK);
-        if (i >= 0) t[i] = now() - t0;
+        if (i >= 0) t[i] = bench_now() - t0;
     }
-    printf("mlp_step_ms %.4f\n", median(t, iters) * 1e3);
+    printf("mlp_step_ms %.4f\n", bench_median(t, iters) * 1e3);
     free(t);
     ts_optim_free(o);
     ts_tensor all[] = {w1, b1, w2, b2, x, r, y, yf};
@@ -119,7 +96,7 @@ static void bench_sparse(int iters, int quick) {
     CHECKED(oe && oh);
     double *t = malloc(sizeof(double) * (size_t)iters);
     for (int i = -3; i < iters; i++) {
-        double t0 = now();
+        double t0 = bench_now();
         CHECKED(ts_scope_begin() == TS_OK);
         ts_tensor e = ts_embedding_bag(E, ids[(i + 3) % NB], offs, TS_BAG_MEAN, 1, NULL);
         ts_tensor loss = ts_bce_with_logits(ts_linear(e, w, b), yf, NULL, NULL, TS_REDUCE_MEAN);
@@ -128,9 +105,9 @@ static void bench_sparse(int iters, int quick) {
         CHECKED(ts_backward(loss) == TS_OK);
         CHECKED(ts_optim_step(oe) == TS_OK && ts_optim_step(oh) == TS_OK);
         CHECKED(ts_scope_end() == TS_OK);
-        if (i >= 0) t[i] = now() - t0;
+        if (i >= 0) t[i] = bench_now() - t0;
     }
-    printf("sparse_step_ms %.4f\n", median(t, iters) * 1e3);
+    printf("sparse_step_ms %.4f\n", bench_median(t, iters) * 1e3);
     free(t);
     ts_optim_free(oe), ts_optim_free(oh);
     for (int k = 0; k < NB; k++) ts_free(ids[k]);

@@ -27,31 +27,8 @@ out="$(mktemp -d "${TMPDIR:-/tmp}/emolab-bench-slurm-XXXXXX")"
 chmod 755 "$out"
 trap 'slurm_stop; rm -rf "$out"' EXIT
 
-/usr/bin/python3 - "$out" <<'PY'
-import random, sys
-out = sys.argv[1]
-random.seed(7)
-ids = [2, 11, 14, 17, 25, 26, 27]
-for name, n in (("train", 64), ("val", 32), ("test", 32)):
-    with open(f"{out}/{name}.csv", "w") as f:
-        f.write("id,ru_text,labels\n")
-        for i in range(n):
-            l = random.choice(ids)
-            f.write(f'{name}{i},"слово{l} и это",[{l}]\n')
-PY
-cat > "$out/base.yaml" <<YAML
-name: one-step
-data:
-  labels: ekman7
-  root: $out
-  train: [{path: train.csv, format: goemotions}]
-  val: {path: val.csv, format: goemotions}
-  test: {path: test.csv, format: goemotions}
-  drop_train_overlapping_eval: false
-backbone: {type: bow, dim: 8, buckets: 4096, word_ngrams: 1, char_ngrams: [3, 3]}
-head: {layers: []}
-train: {epochs: 1, batch_size: 64, lr: 0.1}
-YAML
+. "$here/bench/sweep/one_step.sh"
+one_step_data "$out"
 seeds="$(seq -s, 1 "$trials")"
 printf "base: base.yaml\nmethod: grid\nparameters:\n  train.lr: {value: 0.1}\nseeds: [%s]\n" "$seeds" > "$out/bench.yaml"
 

@@ -468,6 +468,21 @@ void el_registry_close(el_registry *r) {
     free(r);
 }
 
+/* Reads one text (first column of the first row) into out (cap bytes); out = "" when there is no
+ * row or it is NULL. Errors, preparing included, are reported as `what`. */
+static int query_text(el_registry *r, const char *sql, char *out, size_t cap, const char *what) {
+    sqlite3_stmt *st;
+    out[0] = 0;
+    int rc = sqlite3_prepare_v2(r->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) return reg_err(r, rc, what);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return reg_err(r, rc, what);
+    return EL_OK;
+}
+
 /* Reads one integer (first column of the first row); *found = whether there was a non-NULL row. */
 static int query_int(el_registry *r, const char *sql, int64_t *out, bool *found, const char *what) {
     sqlite3_stmt *st;
@@ -2077,25 +2092,15 @@ static int first_difference(el_registry *r, const char *src, const char *table, 
                         key, src, table, table, on.s, key, key, diff.len ? " OR " : "", diff.len ? diff.s : "");
     el_buf_free(&on);
     el_buf_free(&diff);
-    rc = sqlite3_prepare_v2(r->db, q, -1, &st, NULL);
+    rc = query_text(r, q, uuid, 64, "comparing runs both registries have");
     sqlite3_free(q);
-    if (rc != SQLITE_OK) return reg_err(r, rc, "comparing runs both registries have");
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) snprintf(uuid, 64, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return reg_err(r, rc, "comparing runs both registries have");
-    if (uuid[0]) return EL_OK;
+    if (rc != EL_OK || uuid[0]) return rc;
     /* rows the target has and the source lacks: per run, compare the counts */
     q = sqlite3_mprintf("SELECT o.uuid FROM temp.el_overlap o WHERE (SELECT count(*) FROM %s.%s WHERE %s = o.uuid)"
                         " != (SELECT count(*) FROM main.%s WHERE %s = o.uuid) LIMIT 1", src, table, key, table, key);
-    rc = sqlite3_prepare_v2(r->db, q, -1, &st, NULL);
+    rc = query_text(r, q, uuid, 64, "comparing runs both registries have");
     sqlite3_free(q);
-    if (rc != SQLITE_OK) return reg_err(r, rc, "comparing runs both registries have");
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) snprintf(uuid, 64, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return reg_err(r, rc, "comparing runs both registries have");
-    return EL_OK;
+    return rc;
 }
 
 static int import_one(el_registry *r, const char *src, const char *src_path, bool bulk, el_import_stats *s) {
